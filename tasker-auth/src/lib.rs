@@ -1,1 +1,58 @@
+//! Authentication and declarative, compile-time checked authorization for the Tasker HTTP APIs.
+//!
+//! A request passes through two gates:
+//!
+//! 1. the authentication layer turns its credentials (a JWT bearer token or an API key) into a
+//!    [`SecurityContext`], or refuses it with a 401;
+//! 2. each handler declares the permission it needs with `#[requires(resource:action)]`, checked
+//!    against the vocabulary when the code is compiled and enforced before any other extractor
+//!    runs, so a caller without the permission gets a 403 and the request body is never read.
+//!
+//! # Example
+//!
+//! ```
+//! use axum::{Json, Router, routing::post};
+//! use tasker_auth::{SecurityContext, requires};
+//!
+//! #[derive(serde::Deserialize)]
+//! struct NewTask { name: String }
+//!
+//! #[requires(tasks:create)]
+//! async fn create_task(ctx: SecurityContext, Json(task): Json<NewTask>) -> String {
+//!     format!("{} created {}", ctx.subject(), task.name)
+//! }
+//!
+//! let app: Router = Router::new().route("/v1/tasks", post(create_task));
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `macros` | yes | `#[requires(resource:action)]` |
+//! | `openapi` | no | utoipa schemas and security schemes for the generated OpenAPI document |
+//! | `jwks` | no | verification against keys fetched from a JWKS endpoint |
+//! | `keys` | no | key generation, JWK thumbprints and token minting |
+//! | `client` | no | client-side credential resolution (implies `keys`) |
 
+mod authorize;
+mod context;
+mod error;
+mod permission_set;
+
+pub use authorize::{
+    Authorized, UnknownPermissionPair, authorize, require_permission, try_authorize,
+};
+pub use context::{AuthMethod, SecurityContext};
+pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
+pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
+pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
+
+#[cfg(feature = "macros")]
+pub use tasker_auth_macros::requires;
+
+/// Items the `#[requires]` expansion names. Not public API: may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::authorize::Require;
+}

@@ -1,0 +1,217 @@
+//! Per-request authentication and authorization failures, and their HTTP responses (SPEC §5).
+
+use std::fmt;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+
+use crate::Permission;
+
+/// The header naming the reason of every authentication or authorization failure.
+pub const FAILURE_REASON_HEADER: HeaderName = HeaderName::from_static("x-auth-failure-reason");
+
+/// Why a request was refused, as it appears in `error.reason` and `x-auth-failure-reason`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FailureReason {
+    /// No credentials (or an unsupported scheme such as `Basic`).
+    Missing,
+    /// The token expired (beyond the configured leeway).
+    Expired,
+    /// The credential parsed but is not acceptable.
+    Invalid,
+    /// The credential could not be parsed at all.
+    Malformed,
+    /// Authenticated, without the required permission.
+    Forbidden,
+    /// The server is misconfigured: no authentication layer in front of a protected route.
+    Misconfigured,
+}
+
+impl FailureReason {
+    /// The wire name: `missing`, `expired`, `invalid`, `malformed`, `forbidden`, `misconfigured`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::Missing => "missing",
+            FailureReason::Expired => "expired",
+            FailureReason::Invalid => "invalid",
+            FailureReason::Malformed => "malformed",
+            FailureReason::Forbidden => "forbidden",
+            FailureReason::Misconfigured => "misconfigured",
+        }
+    }
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused request. Its [`IntoResponse`] writes the status, JSON body and headers of SPEC §5.
+///
+/// The `detail` strings are for logs only: responses carry a fixed message per reason, so that no
+/// response names a key, the expected issuer, or why a signature failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credentials were presented.
+    #[error("no credentials")]
+    Missing,
+    /// The token expired, beyond the leeway.
+    #[error("token expired")]
+    Expired,
+    /// The credential parsed but is not acceptable.
+    #[error("invalid credential: {detail}")]
+    Invalid {
+        /// Why, for logs.
+        detail: &'static str,
+    },
+    /// The credential could not be parsed.
+    #[error("malformed credential: {detail}")]
+    Malformed {
+        /// Why, for logs.
+        detail: &'static str,
+    },
+    /// The caller lacks the permission.
+    #[error("missing permission {required}")]
+    Forbidden {
+        /// The permission the route requires.
+        required: Permission,
+    },
+    /// No [`SecurityContext`](crate::SecurityContext) on a protected route.
+    #[error("no SecurityContext on a protected route: is the authentication layer installed?")]
+    Misconfigured,
+}
+
+impl AuthError {
+    /// An [`AuthError::Invalid`] with a log detail.
+    pub const fn invalid(detail: &'static str) -> Self {
+        AuthError::Invalid { detail }
+    }
+
+    /// An [`AuthError::Malformed`] with a log detail.
+    pub const fn malformed(detail: &'static str) -> Self {
+        AuthError::Malformed { detail }
+    }
+
+    /// Logs the server-side misconfiguration and returns [`AuthError::Misconfigured`].
+    pub(crate) fn misconfigured(route: &str) -> Self {
+        tracing::error!(
+            route,
+            "protected route reached without a SecurityContext: the authentication layer is \
+             missing in front of it; refusing the request"
+        );
+        AuthError::Misconfigured
+    }
+
+    /// The reason on the wire.
+    pub const fn reason(&self) -> FailureReason {
+        match self {
+            AuthError::Missing => FailureReason::Missing,
+            AuthError::Expired => FailureReason::Expired,
+            AuthError::Invalid { .. } => FailureReason::Invalid,
+            AuthError::Malformed { .. } => FailureReason::Malformed,
+            AuthError::Forbidden { .. } => FailureReason::Forbidden,
+            AuthError::Misconfigured => FailureReason::Misconfigured,
+        }
+    }
+
+    /// The HTTP status: 401, 403, or 500 for a misconfigured server.
+    pub const fn status(&self) -> StatusCode {
+        match self {
+            AuthError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            AuthError::Misconfigured => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::UNAUTHORIZED,
+        }
+    }
+
+    /// The `error.code` of the body.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            AuthError::Forbidden { .. } => "AUTHORIZATION_FAILED",
+            AuthError::Misconfigured => "AUTH_MISCONFIGURED",
+            _ => "AUTHENTICATION_FAILED",
+        }
+    }
+
+    /// The human `error.message` of the body: fixed per reason, safe to show anyone.
+    pub const fn public_message(&self) -> &'static str {
+        match self {
+            AuthError::Missing => "authentication required: send a bearer token or an API key",
+            AuthError::Expired => "the token has expired",
+            AuthError::Invalid { .. } => "the credential was not accepted",
+            AuthError::Malformed { .. } => "the credential could not be parsed",
+            AuthError::Forbidden { .. } => "the caller lacks the permission this route requires",
+            AuthError::Misconfigured => "the server's authentication is misconfigured",
+        }
+    }
+}
+
+/// The JSON error body of SPEC §5: `{"error": {...}}`.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The `error` object of an [`ErrorBody`].
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ErrorDetail {
+    /// `AUTHENTICATION_FAILED` (401) or `AUTHORIZATION_FAILED` (403).
+    pub code: String,
+    /// `missing`, `expired`, `invalid`, `malformed` or `forbidden`.
+    pub reason: String,
+    /// Human-readable text.
+    pub message: String,
+    /// On a 403: the permission the route requires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_permission: Option<String>,
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        let reason = self.reason();
+        let required = match &self {
+            AuthError::Forbidden { required } => Some(*required),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code().to_owned(),
+                reason: reason.as_str().to_owned(),
+                message: self.public_message().to_owned(),
+                required_permission: required.map(|p| p.as_str().to_owned()),
+            },
+        };
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            FAILURE_REASON_HEADER,
+            HeaderValue::from_static(reason.as_str()),
+        );
+        let challenge = match (&self, required) {
+            (_, Some(p)) => Some(forbidden_challenge(p)),
+            (AuthError::Missing, _) => Some(HeaderValue::from_static(r#"Bearer realm="tasker""#)),
+            (AuthError::Misconfigured, _) => None,
+            _ => Some(HeaderValue::from_static(
+                r#"Bearer realm="tasker", error="invalid_token""#,
+            )),
+        };
+        if let Some(challenge) = challenge {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+fn forbidden_challenge(p: Permission) -> HeaderValue {
+    // Permission names are lowercase ASCII, so the header value is always valid.
+    HeaderValue::from_str(&format!(
+        r#"Bearer error="insufficient_scope", scope="{}""#,
+        p.as_str()
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer error="insufficient_scope""#))
+}
