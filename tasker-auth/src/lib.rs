@@ -39,6 +39,8 @@ mod authorize;
 mod context;
 mod error;
 mod permission_set;
+#[cfg(feature = "jwks")]
+mod jwks;
 
 pub use authorize::{
     Authorized, UnknownPermissionPair, authorize, require_permission, try_authorize,
@@ -46,6 +48,8 @@ pub use authorize::{
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
 pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
+#[cfg(feature = "jwks")]
+pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
 #[cfg(feature = "macros")]
