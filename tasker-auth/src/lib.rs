@@ -35,6 +35,7 @@
 //! | `keys` | no | key generation, JWK thumbprints and token minting |
 //! | `client` | no | client-side credential resolution (implies `keys`) |
 
+mod api_key;
 mod authorize;
 mod context;
 mod error;
@@ -42,6 +43,7 @@ mod permission_set;
 #[cfg(feature = "jwks")]
 mod jwks;
 
+pub use api_key::hash_api_key;
 pub use authorize::{
     Authorized, UnknownPermissionPair, authorize, require_permission, try_authorize,
 };
