@@ -40,6 +40,8 @@ mod authorize;
 mod context;
 mod error;
 mod permission_set;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 #[cfg(feature = "jwks")]
 mod jwks;
 
