@@ -47,8 +47,8 @@ use axum::extract::Request;
 use axum::response::IntoResponse;
 use axum::routing::Route;
 use tower::{Layer, Service};
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::path::{Operation, PathItem};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Components, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
@@ -198,7 +198,10 @@ impl<S: Clone + Send + Sync + 'static> ProtectedRoutes<S> {
         <L::Service as Service<Request>>::Future: Send + 'static,
     {
         let (router, openapi) = self.router.split_for_parts();
-        if let Some(op) = operations(&openapi).into_iter().find(|op| op.permission.is_none()) {
+        if let Some(op) = operations(&openapi)
+            .into_iter()
+            .find(|op| op.permission.is_none())
+        {
             return Err(UnguardedRoute {
                 method: op.method,
                 path: op.path,
