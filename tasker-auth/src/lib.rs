@@ -48,6 +48,8 @@ mod layer;
 pub mod openapi;
 mod permission_set;
 mod service;
+#[cfg(feature = "keys")]
+pub mod keys;
 
 pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
