@@ -39,9 +39,9 @@ mod api_key;
 mod authorize;
 mod context;
 mod error;
-mod permission_set;
 #[cfg(feature = "jwks")]
 mod jwks;
+mod permission_set;
 
 pub use api_key::hash_api_key;
 pub use authorize::{
@@ -49,9 +49,9 @@ pub use authorize::{
 };
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
-pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
+pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
 #[cfg(feature = "macros")]
