@@ -44,8 +44,12 @@ mod error;
 mod jwks;
 mod jwt;
 mod layer;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod permission_set;
 mod service;
+#[cfg(feature = "keys")]
+pub mod keys;
 
 pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
@@ -71,4 +75,29 @@ pub use tasker_auth_macros::requires;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::authorize::Require;
+
+    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
+    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    #[cfg(feature = "openapi")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __tasker_auth_openapi_feature_required {
+        () => {};
+    }
+
+    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
+    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    #[cfg(not(feature = "openapi"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __tasker_auth_openapi_feature_required {
+        () => {
+            ::core::compile_error!(
+                "`#[requires]` documents this handler's `#[utoipa::path]` with `tasker_auth::ErrorBody`, \
+                 which needs the `openapi` feature: tasker-auth = { features = [\"openapi\"] }"
+            );
+        };
+    }
+
+    pub use crate::__tasker_auth_openapi_feature_required as openapi_feature_required;
 }
