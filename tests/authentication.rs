@@ -815,3 +815,118 @@ fn logs_and_metrics_name_the_outcome_never_the_credential() {
         "{metrics}"
     );
 }
+
+// ---------------------------------------------------------------- JWKS verification
+
+mod jwks {
+    use super::*;
+    use jsonwebtoken::jwk::{Jwk, JwkSet};
+    use tasker_auth::JwtVerificationMethod;
+
+    fn jwk(keys: &Keys, kid: &str) -> Jwk {
+        let mut jwk = Jwk::from_encoding_key(&keys.encoding, keys.alg).unwrap();
+        jwk.common.key_id = Some(kid.to_owned());
+        jwk
+    }
+
+    /// Serves `set` on a loopback port for the life of the test's runtime.
+    async fn serve(set: JwkSet) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route(
+            "/jwks.json",
+            axum::routing::get(move || {
+                let set = set.clone();
+                async move { axum::Json(set) }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/jwks.json")
+    }
+
+    async fn jwks_service() -> SecurityService {
+        let url = serve(JwkSet {
+            keys: vec![jwk(rsa(), "rsa-1"), jwk(ec256(), "ec-1")],
+        })
+        .await;
+        let config = AuthConfig {
+            enabled: true,
+            jwt_verification_method: JwtVerificationMethod::Jwks,
+            jwks_url: url,
+            jwks_url_allow_http: true,
+            jwt_allowed_algorithms: vec!["RS256".into(), "ES256".into()],
+            ..AuthConfig::default()
+        };
+        SecurityService::from_config(&config).unwrap()
+    }
+
+    #[tokio::test]
+    async fn token_with_a_known_kid_is_accepted() {
+        let service = jwks_service().await;
+        for (keys, kid) in [(rsa(), "rsa-1"), (ec256(), "ec-1")] {
+            let t = token_with(keys, json!({"kid": kid}), &claims(&["tasks:list"]));
+            assert_accepted(&get_tasks(&service, bearer(&t)).await, "user-1");
+        }
+    }
+
+    #[tokio::test]
+    async fn unknown_kid_is_invalid() {
+        let service = jwks_service().await;
+        let t = token_with(rsa(), json!({"kid": "rsa-2"}), &claims(&["tasks:list"]));
+        assert_refused(&get_tasks(&service, bearer(&t)).await, "invalid");
+    }
+
+    #[tokio::test]
+    async fn token_without_kid_is_invalid() {
+        let service = jwks_service().await;
+        let t = token(rsa(), &claims(&["tasks:list"]));
+        assert_refused(&get_tasks(&service, bearer(&t)).await, "invalid");
+    }
+
+    #[tokio::test]
+    async fn kid_of_another_key_type_is_invalid() {
+        let service = jwks_service().await;
+        // Signed by the RSA key but pointing at the EC key.
+        let t = token_with(rsa(), json!({"kid": "ec-1"}), &claims(&["tasks:list"]));
+        assert_refused(&get_tasks(&service, bearer(&t)).await, "invalid");
+    }
+
+    #[tokio::test]
+    async fn foreign_key_with_a_known_kid_is_invalid() {
+        let service = jwks_service().await;
+        let t = token_with(
+            rsa_foreign(),
+            json!({"kid": "rsa-1"}),
+            &claims(&["tasks:list"]),
+        );
+        assert_refused(&get_tasks(&service, bearer(&t)).await, "invalid");
+    }
+
+    #[tokio::test]
+    async fn malformed_token_is_refused_before_any_key_lookup() {
+        let service = jwks_service().await;
+        assert_refused(&get_tasks(&service, bearer("not.a")).await, "malformed");
+        assert_refused(&get_tasks(&service, HeaderMap::new()).await, "missing");
+    }
+
+    #[tokio::test]
+    async fn expired_token_with_known_kid_is_expired() {
+        let service = jwks_service().await;
+        let mut c = claims(&["tasks:list"]);
+        c["exp"] = json!(now() - 600);
+        let t = token_with(rsa(), json!({"kid": "rsa-1"}), &c);
+        assert_refused(&get_tasks(&service, bearer(&t)).await, "expired");
+    }
+
+    #[tokio::test]
+    async fn http_jwks_url_without_allow_http_is_a_startup_error() {
+        let config = AuthConfig {
+            enabled: true,
+            jwt_verification_method: JwtVerificationMethod::Jwks,
+            jwks_url: "http://127.0.0.1:9/jwks.json".into(),
+            ..AuthConfig::default()
+        };
+        let err = SecurityService::from_config(&config).unwrap_err();
+        assert_eq!(err.key(), Some("web.auth.jwks_url"), "{err}");
+    }
+}
