@@ -340,10 +340,10 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, Aut
         Some(s) if !s.is_empty() => s,
         _ => return Err(AuthError::invalid("missing sub")),
     };
-    if let Some(expected) = &rules.issuer {
-        if claims.iss.as_deref() != Some(&**expected) {
-            return Err(AuthError::invalid("wrong or missing iss"));
-        }
+    if let Some(expected) = &rules.issuer
+        && claims.iss.as_deref() != Some(&**expected)
+    {
+        return Err(AuthError::invalid("wrong or missing iss"));
     }
     if rules.audience.is_some() && !claims.aud_matches {
         return Err(AuthError::invalid("wrong or missing aud"));
