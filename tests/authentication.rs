@@ -929,4 +929,26 @@ mod jwks {
         let err = SecurityService::from_config(&config).unwrap_err();
         assert_eq!(err.key(), Some("web.auth.jwks_url"), "{err}");
     }
+
+    #[tokio::test]
+    async fn key_store_read_from_a_file_verifies_tokens() {
+        let set = JwkSet {
+            keys: vec![jwk(ed25519(), "ed-1")],
+        };
+        let store = tasker_auth::JwksKeyStore::from_jwks_json(
+            &serde_json::to_string(&set).unwrap(),
+            &[Algorithm::EdDSA],
+        )
+        .unwrap();
+        let config = AuthConfig {
+            enabled: true,
+            jwt_allowed_algorithms: vec!["EdDSA".into()],
+            ..AuthConfig::default()
+        };
+        let service = SecurityService::from_config_with_key_store(&config, store).unwrap();
+        let t = token_with(ed25519(), json!({"kid": "ed-1"}), &claims(&["tasks:list"]));
+        assert_accepted(&get_tasks(&service, bearer(&t)).await, "user-1");
+        let t = token_with(ed25519(), json!({"kid": "ed-2"}), &claims(&["tasks:list"]));
+        assert_refused(&get_tasks(&service, bearer(&t)).await, "invalid");
+    }
 }

@@ -99,6 +99,28 @@ impl SecurityService {
     /// [`SecurityContext::disabled`]. With JWKS verification this starts the key store's
     /// background refresh, so it must run inside a Tokio runtime.
     pub fn from_config(cfg: &AuthConfig) -> Result<Self, ConfigError> {
+        Self::build(cfg, None)
+    }
+
+    /// Like [`from_config`](Self::from_config), but bearer tokens are verified against `store`
+    /// (for example a set read with [`JwksKeyStore::from_jwks_json`](crate::JwksKeyStore)),
+    /// whatever `jwt_verification_method`, `jwt_public_key*` and `jwks_url` say. Every other key
+    /// is read and checked as usual; `enabled` must be true.
+    #[cfg(feature = "jwks")]
+    pub fn from_config_with_key_store(
+        cfg: &AuthConfig,
+        store: crate::JwksKeyStore,
+    ) -> Result<Self, ConfigError> {
+        if !cfg.enabled {
+            return Err(ConfigError::invalid(
+                "web.auth.enabled",
+                "a key store was given but authentication is disabled",
+            ));
+        }
+        Self::build(cfg, Some(KeySource::Jwks(store)))
+    }
+
+    fn build(cfg: &AuthConfig, keys: Option<KeySource>) -> Result<Self, ConfigError> {
         if !cfg.enabled {
             tracing::warn!(
                 "authentication is disabled (web.auth.enabled = false): every request gets full \
@@ -116,13 +138,20 @@ impl SecurityService {
                 "must name the claim holding the permissions",
             ));
         }
-        let jwt = match cfg.jwt_verification_method {
-            JwtVerificationMethod::PublicKey => static_key(cfg, allowed)?.map(|key| JwtVerifier {
-                keys: KeySource::Static(Box::new(key)),
+        let jwt = match (keys, cfg.jwt_verification_method) {
+            (Some(keys), _) => Some(JwtVerifier {
+                keys,
                 allowed,
                 rules: claim_rules(cfg),
             }),
-            JwtVerificationMethod::Jwks => Some(JwtVerifier {
+            (None, JwtVerificationMethod::PublicKey) => {
+                static_key(cfg, allowed)?.map(|key| JwtVerifier {
+                    keys: KeySource::Static(Box::new(key)),
+                    allowed,
+                    rules: claim_rules(cfg),
+                })
+            }
+            (None, JwtVerificationMethod::Jwks) => Some(JwtVerifier {
                 keys: jwks_source(cfg, allowed)?,
                 allowed,
                 rules: claim_rules(cfg),
