@@ -55,7 +55,7 @@ impl Parse for Args {
                 },
             ));
         }
-        input.parse::<Token![:]>().map_err(|e| {
+        let colon = input.parse::<Token![:]>().map_err(|e| {
             syn::Error::new(
                 e.span(),
                 format!(
@@ -74,9 +74,15 @@ impl Parse for Args {
             ));
         }
         if input.is_empty() {
+            let expected = match tasker_permissions::Resource::from_name(&resource.to_string()) {
+                Some(r) if !r.is_public() => {
+                    format!("; expected one of: {}", crate::valid::expected_actions(r))
+                }
+                _ => String::new(),
+            };
             return Err(syn::Error::new(
-                input.span(),
-                format!("missing action after `{resource}:`"),
+                colon.span,
+                format!("missing action after `{resource}:`{expected}"),
             ));
         }
         let action = input.call(Ident::parse_any).map_err(|e| {

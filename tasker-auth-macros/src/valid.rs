@@ -2,9 +2,8 @@
 //! an axum handler guarded by `#[requires]` must be.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{Ident, ItemFn};
-use tasker_permissions::{Permission, Resource};
+use tasker_permissions::{Action, Permission, Resource};
 
 use crate::attr::{self, Args};
 
@@ -76,24 +75,18 @@ fn unknown_resource(ident: &Ident, name: &str, written: &str) -> syn::Error {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let whole = closest(written, Permission::ALL.iter().map(|p| (p.as_str(), *p)));
-    let msg = match whole {
-        Some(p) => format!("unknown permission `{written}`; did you mean `{p}`?"),
-        None => {
-            let resource = closest(
-                name,
-                Resource::ALL
-                    .iter()
-                    .filter(|r| !r.is_public())
-                    .map(|r| (r.as_str(), *r)),
-            );
-            match resource {
-                Some(r) => format!(
+    let public = Resource::ALL.iter().filter(|r| !r.is_public());
+    let msg = match closest(name, public.map(|r| (r.as_str(), *r))) {
+        Some(r) => {
+            let action = written.split_once(':').map_or("", |(_, a)| a);
+            match Action::from_name(action).and_then(|a| Permission::from_parts(r, a)) {
+                Some(p) => format!("unknown permission `{written}`; did you mean `{p}`?"),
+                None => format!(
                     "unknown resource `{name}`; did you mean `{r}`? expected one of: {resources}"
                 ),
-                None => format!("unknown resource `{name}`; expected one of: {resources}"),
             }
         }
+        None => format!("unknown resource `{name}`; expected one of: {resources}"),
     };
     syn::Error::new(ident.span(), msg)
 }
@@ -124,8 +117,8 @@ pub(crate) fn handler(item: &ItemFn) -> syn::Result<()> {
         ));
     }
     for attr in item.attrs.iter().filter(|a| attr::is_requires(a)) {
-        push(syn::Error::new(
-            attr.span(),
+        push(syn::Error::new_spanned(
+            attr,
             "`#[requires]` is applied twice: a handler requires exactly one permission; check \
              any further one in the handler with `tasker_auth::require_permission`",
         ));

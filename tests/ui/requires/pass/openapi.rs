@@ -1,10 +1,9 @@
-//! `#[requires]` above `#[utoipa::path]` (by full path or imported as `path`), merging with the
-//! user's own responses, security and extensions.
+//! `#[requires]` above `#[utoipa::path]`, merging with the user's own responses, security and
+//! extensions.
 
 use axum::Json;
 use axum::extract::Path;
 use tasker_auth::requires;
-use utoipa::path;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,7 +14,7 @@ async fn create(Json(name): Json<String>) -> String {
 }
 
 #[requires(tasks:read)]
-#[path(
+#[::utoipa::path(
     get,
     path = "/v1/tasks/{uuid}",
     params(("uuid" = String, Path, description = "task id")),
@@ -31,7 +30,7 @@ async fn read(Path(uuid): Path<String>) -> String {
 }
 
 fn main() {
-    let (_router, api) = OpenApiRouter::new()
+    let (_router, api) = OpenApiRouter::<()>::new()
         .routes(routes!(create))
         .routes(routes!(read))
         .split_for_parts();
