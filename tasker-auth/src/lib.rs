@@ -37,21 +37,35 @@
 
 mod api_key;
 mod authorize;
+mod config;
 mod context;
 mod error;
-mod permission_set;
 #[cfg(feature = "jwks")]
 mod jwks;
+mod jwt;
+mod layer;
+#[cfg(feature = "openapi")]
+pub mod openapi;
+mod permission_set;
+mod service;
+#[cfg(feature = "keys")]
+pub mod keys;
 
-pub use api_key::hash_api_key;
+pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
     Authorized, UnknownPermissionPair, authorize, require_permission, try_authorize,
 };
+pub use config::{
+    ApiKeyConfig, AuthConfig, ConfigError, JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
+};
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
-pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
+pub use jwt::MAX_CREDENTIAL_BYTES;
+pub use layer::{AuthLayer, AuthMiddleware, ResponseFuture};
+pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
+pub use service::SecurityService;
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
 #[cfg(feature = "macros")]
