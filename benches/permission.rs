@@ -53,8 +53,14 @@ fn requests(c: &mut Criterion) {
         .expect("a tokio runtime");
     let app = |router: Router| router.layer(Extension(caller()));
     let routers = [
-        ("request_unguarded", app(Router::new().route("/v1/tasks/{id}", get(unguarded)))),
-        ("request_requires", app(Router::new().route("/v1/tasks/{id}", get(guarded)))),
+        (
+            "request_unguarded",
+            app(Router::new().route("/v1/tasks/{id}", get(unguarded))),
+        ),
+        (
+            "request_requires",
+            app(Router::new().route("/v1/tasks/{id}", get(guarded))),
+        ),
         (
             "request_authorize",
             app(Router::new().route(

@@ -53,10 +53,7 @@ fn requires_adds_permission_security_and_error_responses() {
         json!([{"bearer_auth": []}, {"api_key_auth": []}])
     );
     let responses = op["responses"].as_object().unwrap();
-    assert_eq!(
-        responses.keys().collect::<Vec<_>>(),
-        ["201", "401", "403"]
-    );
+    assert_eq!(responses.keys().collect::<Vec<_>>(), ["201", "401", "403"]);
     for status in ["401", "403"] {
         assert_eq!(
             responses[status]["content"]["application/json"]["schema"]["$ref"],

@@ -70,7 +70,12 @@ async fn send(router: Router, req: Request) -> (StatusCode, HeaderMap, serde_jso
 }
 
 /// Asserts the exact SPEC §5 403 for `permission`.
-fn assert_forbidden(status: StatusCode, headers: &HeaderMap, body: &serde_json::Value, permission: &str) {
+fn assert_forbidden(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &serde_json::Value,
+    permission: &str,
+) {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     assert_eq!(
@@ -126,7 +131,11 @@ fn macro_router() -> Router {
 fn authorize_router() -> Router {
     Router::new().route(
         "/with-context",
-        post(authorize(Resource::Tasks, Action::Create, create_task_plain)),
+        post(authorize(
+            Resource::Tasks,
+            Action::Create,
+            create_task_plain,
+        )),
     )
 }
 
@@ -139,7 +148,8 @@ async fn requires_denied_malformed_json_is_403_body_never_polled() {
     for uri in ROUTES {
         let (body, polled) = tracked_body(b"{not json");
         let app = with_caller(macro_router(), Some(caller(&["tasks:read"])));
-        let (status, headers, json) = send(app, json_post(uri, body, Some("application/json"))).await;
+        let (status, headers, json) =
+            send(app, json_post(uri, body, Some("application/json"))).await;
         assert_forbidden(status, &headers, &json, "tasks:create");
         assert!(!polled.load(Ordering::SeqCst), "{uri}: body was polled");
     }
@@ -164,7 +174,10 @@ async fn requires_allowed_malformed_json_is_400() {
         let (status, headers, _) = send(app, json_post(uri, body, Some("application/json"))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
         assert!(headers.get("x-auth-failure-reason").is_none());
-        assert!(polled.load(Ordering::SeqCst), "{uri}: the Json extractor ran");
+        assert!(
+            polled.load(Ordering::SeqCst),
+            "{uri}: the Json extractor ran"
+        );
     }
 }
 
@@ -214,13 +227,17 @@ async fn requires_without_auth_layer_is_500_misconfigured_and_logged() {
     for uri in ROUTES {
         let (body, polled) = tracked_body(b"{not json");
         let app = with_caller(macro_router(), None);
-        let (status, headers, json) = send(app, json_post(uri, body, Some("application/json"))).await;
+        let (status, headers, json) =
+            send(app, json_post(uri, body, Some("application/json"))).await;
         assert_misconfigured(status, &headers, &json);
         assert!(!polled.load(Ordering::SeqCst));
     }
     let logged = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
     assert!(logged.contains("ERROR"), "{logged}");
-    assert!(logged.contains("authentication layer is missing"), "{logged}");
+    assert!(
+        logged.contains("authentication layer is missing"),
+        "{logged}"
+    );
     assert!(logged.contains("/without-context"), "{logged}");
 }
 
@@ -273,7 +290,11 @@ async fn query_bytes(State(_): State<()>, Query(_): Query<Page>, body: Bytes) ->
 }
 
 #[requires(steps:resolve)]
-async fn custom(CountedParts: CountedParts, ctx: SecurityContext, CountedBody(body): CountedBody) -> String {
+async fn custom(
+    CountedParts: CountedParts,
+    ctx: SecurityContext,
+    CountedBody(body): CountedBody,
+) -> String {
     format!("{} {}", ctx.subject(), body.len())
 }
 
@@ -288,7 +309,10 @@ async fn requires_denied_runs_no_extractor_of_any_kind() {
     };
     // Each request would fail its extractors (bad path, bad query, bad form) if they ran.
     let cases = [
-        ("/path/not-a-number", Some("application/x-www-form-urlencoded")),
+        (
+            "/path/not-a-number",
+            Some("application/x-www-form-urlencoded"),
+        ),
         ("/query?limit=minus-one", None),
         ("/custom", Some("text/plain")),
     ];
@@ -307,7 +331,10 @@ async fn requires_denied_runs_no_extractor_of_any_kind() {
     let routed = with_caller(app(), Some(caller(&["steps:resolve"])));
     let (status, _, _) = send(routed, json_post("/query?limit=minus-one", body, None)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(!polled.load(Ordering::SeqCst), "Query rejected before Bytes");
+    assert!(
+        !polled.load(Ordering::SeqCst),
+        "Query rejected before Bytes"
+    );
 
     let (body, polled) = tracked_body(b"hello");
     let routed = with_caller(app(), Some(caller(&["steps:resolve"])));
@@ -326,12 +353,16 @@ async fn requires_get_handler_with_path_is_403_for_wrong_resource_wildcard() {
     }
     let app = Router::new().route("/v1/dlq/task/{id}", get(read_dlq));
     let denied = with_caller(app.clone(), Some(caller(&["tasks:*", "steps:*"])));
-    let req = Request::get("/v1/dlq/task/abc").body(Body::empty()).unwrap();
+    let req = Request::get("/v1/dlq/task/abc")
+        .body(Body::empty())
+        .unwrap();
     let (status, headers, json) = send(denied, req).await;
     assert_forbidden(status, &headers, &json, "dlq:read");
 
     let allowed = with_caller(app, Some(caller(&["dlq:*"])));
-    let req = Request::get("/v1/dlq/task/abc").body(Body::empty()).unwrap();
+    let req = Request::get("/v1/dlq/task/abc")
+        .body(Body::empty())
+        .unwrap();
     let response = allowed.oneshot(req).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -342,8 +373,11 @@ async fn requires_get_handler_with_path_is_403_for_wrong_resource_wildcard() {
 async fn authorize_denied_malformed_json_is_403_body_never_polled() {
     let (body, polled) = tracked_body(b"{not json");
     let app = with_caller(authorize_router(), Some(caller(&["tasks:read"])));
-    let (status, headers, json) =
-        send(app, json_post("/with-context", body, Some("application/json"))).await;
+    let (status, headers, json) = send(
+        app,
+        json_post("/with-context", body, Some("application/json")),
+    )
+    .await;
     assert_forbidden(status, &headers, &json, "tasks:create");
     assert!(!polled.load(Ordering::SeqCst));
 }
@@ -361,7 +395,11 @@ async fn authorize_denied_without_content_type_is_403_not_415() {
 async fn authorize_allowed_malformed_json_is_400() {
     let (body, polled) = tracked_body(b"{not json");
     let app = with_caller(authorize_router(), Some(caller(&["tasks:create"])));
-    let (status, _, _) = send(app, json_post("/with-context", body, Some("application/json"))).await;
+    let (status, _, _) = send(
+        app,
+        json_post("/with-context", body, Some("application/json")),
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(polled.load(Ordering::SeqCst));
 }
@@ -370,8 +408,11 @@ async fn authorize_allowed_malformed_json_is_400() {
 async fn authorize_without_auth_layer_is_500_misconfigured() {
     let (body, polled) = tracked_body(b"{not json");
     let app = with_caller(authorize_router(), None);
-    let (status, headers, json) =
-        send(app, json_post("/with-context", body, Some("application/json"))).await;
+    let (status, headers, json) = send(
+        app,
+        json_post("/with-context", body, Some("application/json")),
+    )
+    .await;
     assert_misconfigured(status, &headers, &json);
     assert!(!polled.load(Ordering::SeqCst));
 }
