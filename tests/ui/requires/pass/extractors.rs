@@ -97,6 +97,13 @@ pub(crate) async fn generic<T: Default + ToString + Send + 'static>(State(_): St
     T::default().to_string()
 }
 
+/// `#[requires]` above `#[axum::debug_handler]`: the guard passes axum's own checks.
+#[requires(tasks:cancel)]
+#[axum::debug_handler(state = AppState)]
+async fn debugged(State(state): State<AppState>, Path(uuid): Path<String>) -> String {
+    format!("{} {uuid}", state.name)
+}
+
 struct Handlers;
 
 impl Handlers {
@@ -117,5 +124,6 @@ fn main() {
         .route("/config", get(no_arguments))
         .route("/generic", get(generic::<u32>))
         .route("/stats", get(Handlers::stats))
+        .route("/cancel/{uuid}", axum::routing::delete(debugged))
         .with_state(AppState { name: "state" });
 }
