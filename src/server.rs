@@ -128,6 +128,8 @@ pub fn build_app(
     protected: ProtectedRoutes<AppState>,
     store: Store,
 ) -> Result<(Router, OpenApi), StartupError> {
+    // Install the recorder before the first request so that no metric is lost.
+    prometheus();
     let security = SecurityService::from_config(&config.web.auth)?;
     let (protected, mut api) = protected.build_with_layer(security.layer())?;
     let (public, public_api) = OpenApiRouter::<AppState>::new()
