@@ -217,7 +217,12 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
     let w = format!("http://{w_addr}");
     let json = ("Content-Type".to_owned(), "application/json".to_owned());
     let new_task = r#"{"name":"order_fulfillment","namespace":"ecommerce","version":"1.0.0","context":{"order_id":"ORD-2001","customer_email":"pat@example.com"},"reason":"demo"}"#;
-    let req = |title: &str, method, url: String, headers: Vec<(String, String)>, body: Option<&str>, expected_status| {
+    let req = |title: &str,
+               method,
+               url: String,
+               headers: Vec<(String, String)>,
+               body: Option<&str>,
+               expected_status| {
         DemoRequest {
             title: title.to_owned(),
             method,
@@ -228,9 +233,30 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
         }
     };
     let requests = vec![
-        req("public: health, no credentials needed", "GET", format!("{o}/health"), vec![], None, 200),
-        req("no credentials on a protected route: 401 missing", "GET", format!("{o}/v1/tasks"), vec![], None, 401),
-        req("read-only: list tasks", "GET", format!("{o}/v1/tasks"), vec![bearer(Role::ReadOnly)], None, 200),
+        req(
+            "public: health, no credentials needed",
+            "GET",
+            format!("{o}/health"),
+            vec![],
+            None,
+            200,
+        ),
+        req(
+            "no credentials on a protected route: 401 missing",
+            "GET",
+            format!("{o}/v1/tasks"),
+            vec![],
+            None,
+            401,
+        ),
+        req(
+            "read-only: list tasks",
+            "GET",
+            format!("{o}/v1/tasks"),
+            vec![bearer(Role::ReadOnly)],
+            None,
+            200,
+        ),
         req(
             "read-only: submit a task -> 403, tasks:create is missing (the body is never read)",
             "POST",
@@ -247,10 +273,38 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
             Some(new_task),
             201,
         ),
-        req("ops-admin: DLQ statistics", "GET", format!("{o}/v1/dlq/stats"), vec![bearer(Role::OpsAdmin)], None, 200),
-        req("ops-admin: analytics", "GET", format!("{o}/v1/analytics/performance"), vec![bearer(Role::OpsAdmin)], None, 200),
-        req("ops-admin: running configuration, secrets redacted", "GET", format!("{o}/config"), vec![bearer(Role::OpsAdmin)], None, 200),
-        req("worker-service: worker templates", "GET", format!("{w}/v1/templates"), vec![bearer(Role::WorkerService)], None, 200),
+        req(
+            "ops-admin: DLQ statistics",
+            "GET",
+            format!("{o}/v1/dlq/stats"),
+            vec![bearer(Role::OpsAdmin)],
+            None,
+            200,
+        ),
+        req(
+            "ops-admin: analytics",
+            "GET",
+            format!("{o}/v1/analytics/performance"),
+            vec![bearer(Role::OpsAdmin)],
+            None,
+            200,
+        ),
+        req(
+            "ops-admin: running configuration, secrets redacted",
+            "GET",
+            format!("{o}/config"),
+            vec![bearer(Role::OpsAdmin)],
+            None,
+            200,
+        ),
+        req(
+            "worker-service: worker templates",
+            "GET",
+            format!("{w}/v1/templates"),
+            vec![bearer(Role::WorkerService)],
+            None,
+            200,
+        ),
         req(
             "worker-service on the orchestration API -> 403",
             "GET",
@@ -289,8 +343,15 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
 /// What the demo prints once both servers listen.
 pub fn banner(demo: &Demo) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "Tasker demo: authentication is ON (ES256 key pair generated for this run; nothing written to disk)");
-    let _ = writeln!(out, "  orchestration API  http://{}   OpenAPI: http://{}/api-docs/openapi.json   Swagger UI: http://{}/api-docs/ui", demo.orchestration, demo.orchestration, demo.orchestration);
+    let _ = writeln!(
+        out,
+        "Tasker demo: authentication is ON (ES256 key pair generated for this run; nothing written to disk)"
+    );
+    let _ = writeln!(
+        out,
+        "  orchestration API  http://{}   OpenAPI: http://{}/api-docs/openapi.json   Swagger UI: http://{}/api-docs/ui",
+        demo.orchestration, demo.orchestration, demo.orchestration
+    );
     let _ = writeln!(out, "  worker API         http://{}", demo.worker);
     let _ = writeln!(out);
     let _ = writeln!(out, "Tokens (1 hour), by role preset:");
@@ -316,7 +377,9 @@ async fn main() -> std::process::ExitCode {
         Ok(demo) => demo,
         Err(e) => {
             eprintln!("error: {e}");
-            eprintln!("(another process on the port? try --orchestration-bind 127.0.0.1:0 --worker-bind 127.0.0.1:0)");
+            eprintln!(
+                "(another process on the port? try --orchestration-bind 127.0.0.1:0 --worker-bind 127.0.0.1:0)"
+            );
             return std::process::ExitCode::FAILURE;
         }
     };

@@ -17,12 +17,12 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
-use tasker_auth::{Permission, SecurityContext, TaskerConfig, requires};
+use tasker_auth::{Permission, SecurityContext, SecurityService, TaskerConfig, requires};
 use tasker_demo::api_error::ApiError;
 use tasker_demo::server::{self, ApiKind, AppState, ServerArgs, StartupError};
 use tasker_demo::store::{
-    Bottleneck, DlqEntry, DlqStats, DlqStatus, DlqUpdate, HandlerInfo, NewTask,
-    PerformanceMetrics, StepResolution, Store, Task, TaskStatus, Template, WorkflowStep,
+    Bottleneck, DlqEntry, DlqStats, DlqStatus, DlqUpdate, HandlerInfo, NewTask, PerformanceMetrics,
+    StepResolution, Store, Task, TaskStatus, Template, WorkflowStep,
 };
 use utoipa::openapi::OpenApi;
 use utoipa_axum::routes;
@@ -259,7 +259,9 @@ async fn dlq_for_task(
 ) -> Result<Json<Vec<DlqEntry>>, ApiError> {
     let entries = app.store.dlq_for_task(task_uuid);
     if entries.is_empty() {
-        return Err(ApiError::not_found(format_args!("DLQ entry for task {task_uuid}")));
+        return Err(ApiError::not_found(format_args!(
+            "DLQ entry for task {task_uuid}"
+        )));
     }
     Ok(Json(entries))
 }
@@ -301,8 +303,11 @@ async fn get_config(State(app): State<AppState>) -> Json<Value> {
 }
 
 /// Every protected route of the orchestration API.
-pub fn protected_routes(config: &TaskerConfig) -> ProtectedRoutes<AppState> {
-    let routes = ProtectedRoutes::new()
+pub fn protected_routes(
+    config: &TaskerConfig,
+    security: &SecurityService,
+) -> ProtectedRoutes<AppState> {
+    let routes = ProtectedRoutes::new(security)
         .routes(routes!(create_task, list_tasks))
         .routes(routes!(get_task, cancel_task))
         .routes(routes!(get_task_context))
@@ -326,7 +331,7 @@ pub fn protected_routes(config: &TaskerConfig) -> ProtectedRoutes<AppState> {
 
 /// The whole orchestration application and its OpenAPI document.
 pub fn app(config: &TaskerConfig, store: Store) -> Result<(Router, OpenApi), StartupError> {
-    server::build_app(ApiKind::Orchestration, config, protected_routes(config), store)
+    server::build_app(ApiKind::Orchestration, config, protected_routes, store)
 }
 
 #[allow(dead_code)] // the entry point when run as an example; unused where this file is included

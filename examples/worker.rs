@@ -13,7 +13,7 @@ use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
-use tasker_auth::{TaskerConfig, requires};
+use tasker_auth::{SecurityService, TaskerConfig, requires};
 use tasker_demo::api_error::ApiError;
 use tasker_demo::server::{self, ApiKind, AppState, ServerArgs, StartupError};
 use tasker_demo::store::{Store, Template};
@@ -83,7 +83,9 @@ async fn validate_template(
     let template = app
         .store
         .template(&namespace, &name, &version)
-        .ok_or_else(|| ApiError::not_found(format_args!("template {namespace}/{name}/{version}")))?;
+        .ok_or_else(|| {
+            ApiError::not_found(format_args!("template {namespace}/{name}/{version}"))
+        })?;
     let missing_fields: Vec<String> = template
         .required_context
         .iter()
@@ -107,8 +109,11 @@ async fn get_config(State(app): State<AppState>) -> Json<Value> {
 }
 
 /// Every protected route of the worker API.
-pub fn protected_routes(config: &TaskerConfig) -> ProtectedRoutes<AppState> {
-    let routes = ProtectedRoutes::new()
+pub fn protected_routes(
+    config: &TaskerConfig,
+    security: &SecurityService,
+) -> ProtectedRoutes<AppState> {
+    let routes = ProtectedRoutes::new(security)
         .routes(routes!(list_templates))
         .routes(routes!(get_template))
         .routes(routes!(validate_template));
@@ -121,7 +126,7 @@ pub fn protected_routes(config: &TaskerConfig) -> ProtectedRoutes<AppState> {
 
 /// The whole worker application and its OpenAPI document.
 pub fn app(config: &TaskerConfig, store: Store) -> Result<(Router, OpenApi), StartupError> {
-    server::build_app(ApiKind::Worker, config, protected_routes(config), store)
+    server::build_app(ApiKind::Worker, config, protected_routes, store)
 }
 
 #[allow(dead_code)] // the entry point when run as an example; unused where this file is included

@@ -125,13 +125,13 @@ pub fn load_config(args: &ServerArgs, kind: ApiKind) -> Result<TaskerConfig, Con
 pub fn build_app(
     kind: ApiKind,
     config: &TaskerConfig,
-    protected: ProtectedRoutes<AppState>,
+    routes: fn(&TaskerConfig, &SecurityService) -> ProtectedRoutes<AppState>,
     store: Store,
 ) -> Result<(Router, OpenApi), StartupError> {
     // Install the recorder before the first request so that no metric is lost.
     prometheus();
     let security = SecurityService::from_config(&config.web.auth)?;
-    let (protected, mut api) = protected.build_with_layer(security.layer())?;
+    let (protected, mut api) = routes(config, &security).build()?;
     let (public, public_api) = OpenApiRouter::<AppState>::new()
         .routes(routes!(health))
         .routes(routes!(health_ready))
@@ -220,7 +220,10 @@ pub async fn run(kind: ApiKind, args: &ServerArgs, app: AppBuilder) -> Result<()
         "starting"
     );
     announce(bound.addr());
-    bound.serve(app, shutdown_signal()).await.map_err(StartupError::Serve)
+    bound
+        .serve(app, shutdown_signal())
+        .await
+        .map_err(StartupError::Serve)
 }
 
 /// Prints the one `listening on http://IP:PORT` line to stdout, flushed so that a process

@@ -10,16 +10,16 @@ use tasker_demo::server::Bound;
 use tasker_demo::store::Store;
 use tokio::sync::watch;
 
-pub const API_KEY_HEADER: &str = "X-Tasker-Key";
+pub(crate) const API_KEY_HEADER: &str = "X-Tasker-Key";
 
 /// One key pair per test binary: generating keys is the slow part.
-pub fn keys() -> &'static KeyPair {
+pub(crate) fn keys() -> &'static KeyPair {
     static KEYS: OnceLock<KeyPair> = OnceLock::new();
     KEYS.get_or_init(|| KeyPair::generate(KeyAlgorithm::Es256).expect("ES256 key generation"))
 }
 
 /// A token granting exactly `grants`.
-pub fn token(grants: &[&str]) -> String {
+pub(crate) fn token(grants: &[&str]) -> String {
     keys()
         .mint(&TokenRequest {
             subject: "e2e-user".into(),
@@ -33,12 +33,16 @@ pub fn token(grants: &[&str]) -> String {
 }
 
 /// The API key registered with exactly `permission` (one key per permission).
-pub fn api_key(permission: Permission) -> String {
-    format!("e2e-api-key-{:0>2}-for-{}", permission.index(), permission.as_str())
+pub(crate) fn api_key(permission: Permission) -> String {
+    format!(
+        "e2e-api-key-{:0>2}-for-{}",
+        permission.index(),
+        permission.as_str()
+    )
 }
 
 /// The configuration of the servers under test.
-pub fn config(auth: bool, config_endpoint: bool) -> TaskerConfig {
+pub(crate) fn config(auth: bool, config_endpoint: bool) -> TaskerConfig {
     let mut toml = format!(
         "[web]\nconfig_endpoint_enabled = {config_endpoint}\n\n[web.auth]\nenabled = {auth}\n\
          jwt_allowed_algorithms = [\"ES256\"]\njwt_public_key = \"\"\"\n{}\"\"\"\n\
@@ -57,19 +61,25 @@ pub fn config(auth: bool, config_endpoint: bool) -> TaskerConfig {
 }
 
 /// Both servers, running until dropped.
-pub struct Servers {
-    pub orchestration: String,
-    pub worker: String,
-    pub store: Store,
+pub(crate) struct Servers {
+    pub(crate) orchestration: String,
+    pub(crate) worker: String,
+    pub(crate) store: Store,
     _shutdown: watch::Sender<bool>,
 }
 
-type AppFn = fn(
-    &TaskerConfig,
-    Store,
-) -> Result<(axum::Router, utoipa::openapi::OpenApi), tasker_demo::server::StartupError>;
+type AppFn =
+    fn(
+        &TaskerConfig,
+        Store,
+    ) -> Result<(axum::Router, utoipa::openapi::OpenApi), tasker_demo::server::StartupError>;
 
-async fn spawn(app: AppFn, config: &TaskerConfig, store: Store, rx: watch::Receiver<bool>) -> SocketAddr {
+async fn spawn(
+    app: AppFn,
+    config: &TaskerConfig,
+    store: Store,
+    rx: watch::Receiver<bool>,
+) -> SocketAddr {
     let (router, _) = app(config, store).expect("app builds");
     let bound = Bound::bind("127.0.0.1:0").await.expect("bind");
     let addr = bound.addr();
@@ -81,7 +91,11 @@ async fn spawn(app: AppFn, config: &TaskerConfig, store: Store, rx: watch::Recei
 }
 
 impl Servers {
-    pub async fn start(orchestration: AppFn, worker: AppFn, config: &TaskerConfig) -> Servers {
+    pub(crate) async fn start(
+        orchestration: AppFn,
+        worker: AppFn,
+        config: &TaskerConfig,
+    ) -> Servers {
         let store = Store::seeded();
         let (tx, rx) = watch::channel(false);
         let o = spawn(orchestration, config, store.clone(), rx.clone()).await;
@@ -95,7 +109,7 @@ impl Servers {
     }
 }
 
-pub fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()

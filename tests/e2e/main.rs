@@ -28,34 +28,145 @@ enum Api {
 
 /// SPEC §3, as the tests see it: server, method, OpenAPI path, permission.
 const ROUTES: &[(Api, &str, &str, Permission)] = &[
-    (Api::Orchestration, "POST", "/v1/tasks", Permission::TasksCreate),
-    (Api::Orchestration, "GET", "/v1/tasks", Permission::TasksList),
-    (Api::Orchestration, "GET", "/v1/tasks/{uuid}", Permission::TasksRead),
-    (Api::Orchestration, "GET", "/v1/tasks/{uuid}/context", Permission::TasksContextRead),
-    (Api::Orchestration, "DELETE", "/v1/tasks/{uuid}", Permission::TasksCancel),
-    (Api::Orchestration, "GET", "/v1/tasks/{uuid}/workflow_steps", Permission::StepsRead),
-    (Api::Orchestration, "GET", "/v1/tasks/{uuid}/workflow_steps/{step_uuid}", Permission::StepsRead),
-    (Api::Orchestration, "PATCH", "/v1/tasks/{uuid}/workflow_steps/{step_uuid}", Permission::StepsResolve),
-    (Api::Orchestration, "GET", "/v1/templates", Permission::TemplatesRead),
-    (Api::Orchestration, "GET", "/v1/templates/{namespace}/{name}/{version}", Permission::TemplatesRead),
-    (Api::Orchestration, "GET", "/v1/handlers", Permission::SystemHandlersRead),
-    (Api::Orchestration, "GET", "/v1/analytics/performance", Permission::SystemAnalyticsRead),
-    (Api::Orchestration, "GET", "/v1/analytics/bottlenecks", Permission::SystemAnalyticsRead),
+    (
+        Api::Orchestration,
+        "POST",
+        "/v1/tasks",
+        Permission::TasksCreate,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/tasks",
+        Permission::TasksList,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/tasks/{uuid}",
+        Permission::TasksRead,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/tasks/{uuid}/context",
+        Permission::TasksContextRead,
+    ),
+    (
+        Api::Orchestration,
+        "DELETE",
+        "/v1/tasks/{uuid}",
+        Permission::TasksCancel,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/tasks/{uuid}/workflow_steps",
+        Permission::StepsRead,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/tasks/{uuid}/workflow_steps/{step_uuid}",
+        Permission::StepsRead,
+    ),
+    (
+        Api::Orchestration,
+        "PATCH",
+        "/v1/tasks/{uuid}/workflow_steps/{step_uuid}",
+        Permission::StepsResolve,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/templates",
+        Permission::TemplatesRead,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/templates/{namespace}/{name}/{version}",
+        Permission::TemplatesRead,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/handlers",
+        Permission::SystemHandlersRead,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/analytics/performance",
+        Permission::SystemAnalyticsRead,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/analytics/bottlenecks",
+        Permission::SystemAnalyticsRead,
+    ),
     (Api::Orchestration, "GET", "/v1/dlq", Permission::DlqRead),
-    (Api::Orchestration, "GET", "/v1/dlq/task/{task_uuid}", Permission::DlqRead),
-    (Api::Orchestration, "PATCH", "/v1/dlq/entry/{dlq_entry_uuid}", Permission::DlqUpdate),
-    (Api::Orchestration, "GET", "/v1/dlq/stats", Permission::DlqStats),
-    (Api::Orchestration, "GET", "/config", Permission::SystemConfigRead),
-    (Api::Worker, "GET", "/v1/templates", Permission::WorkerTemplatesRead),
-    (Api::Worker, "GET", "/v1/templates/{namespace}/{name}/{version}", Permission::WorkerTemplatesRead),
-    (Api::Worker, "POST", "/v1/templates/{namespace}/{name}/{version}/validate", Permission::TemplatesValidate),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/dlq/task/{task_uuid}",
+        Permission::DlqRead,
+    ),
+    (
+        Api::Orchestration,
+        "PATCH",
+        "/v1/dlq/entry/{dlq_entry_uuid}",
+        Permission::DlqUpdate,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/v1/dlq/stats",
+        Permission::DlqStats,
+    ),
+    (
+        Api::Orchestration,
+        "GET",
+        "/config",
+        Permission::SystemConfigRead,
+    ),
+    (
+        Api::Worker,
+        "GET",
+        "/v1/templates",
+        Permission::WorkerTemplatesRead,
+    ),
+    (
+        Api::Worker,
+        "GET",
+        "/v1/templates/{namespace}/{name}/{version}",
+        Permission::WorkerTemplatesRead,
+    ),
+    (
+        Api::Worker,
+        "POST",
+        "/v1/templates/{namespace}/{name}/{version}/validate",
+        Permission::TemplatesValidate,
+    ),
     (Api::Worker, "GET", "/config", Permission::WorkerConfigRead),
 ];
 
-const PUBLIC: &[&str] = &["/health", "/health/ready", "/health/live", "/metrics", "/api-docs/openapi.json"];
+const PUBLIC: &[&str] = &[
+    "/health",
+    "/health/ready",
+    "/health/live",
+    "/metrics",
+    "/api-docs/openapi.json",
+];
 
 async fn start(auth: bool, config_endpoint: bool) -> Servers {
-    Servers::start(orchestration::app, worker::app, &config(auth, config_endpoint)).await
+    Servers::start(
+        orchestration::app,
+        worker::app,
+        &config(auth, config_endpoint),
+    )
+    .await
 }
 
 fn new_task() -> NewTask {
@@ -98,7 +209,9 @@ fn request_for(s: &Servers, api: Api, method: &str, path: &str) -> (String, Opti
         ("PATCH", p) if p.contains("workflow_steps") => {
             Some(json!({"action": "resolve_manually", "note": "fixed by hand"}))
         }
-        ("PATCH", _) => Some(json!({"resolution_status": "investigating", "resolution_notes": "looking"})),
+        ("PATCH", _) => {
+            Some(json!({"resolution_status": "investigating", "resolution_notes": "looking"}))
+        }
         ("POST", _) => Some(json!({"context": {"order_id": "ORD-1"}})),
         _ => None,
     };
@@ -131,7 +244,10 @@ fn header(r: &Response, name: &str) -> String {
 async fn assert_auth_error(r: Response, status: StatusCode, reason: &str, what: &str) -> Value {
     assert_eq!(r.status(), status, "{what}");
     assert_eq!(header(&r, "x-auth-failure-reason"), reason, "{what}");
-    assert!(header(&r, "content-type").starts_with("application/json"), "{what}");
+    assert!(
+        header(&r, "content-type").starts_with("application/json"),
+        "{what}"
+    );
     let www = header(&r, "www-authenticate");
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["error"]["reason"], reason, "{what}: {body}");
@@ -143,8 +259,15 @@ async fn assert_auth_error(r: Response, status: StatusCode, reason: &str, what: 
         }
         StatusCode::FORBIDDEN => {
             assert_eq!(body["error"]["code"], "AUTHORIZATION_FAILED", "{what}");
-            let p = body["error"]["required_permission"].as_str().unwrap().to_owned();
-            assert_eq!(www, format!("Bearer error=\"insufficient_scope\", scope=\"{p}\""), "{what}");
+            let p = body["error"]["required_permission"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            assert_eq!(
+                www,
+                format!("Bearer error=\"insufficient_scope\", scope=\"{p}\""),
+                "{what}"
+            );
         }
         _ => unreachable!(),
     }
@@ -164,23 +287,50 @@ async fn every_route_enforces_its_permission_for_every_kind_of_caller() {
         };
 
         let r = call(&s, route, None).await;
-        assert_auth_error(r, StatusCode::UNAUTHORIZED, "missing", &format!("{what}: no credentials")).await;
+        assert_auth_error(
+            r,
+            StatusCode::UNAUTHORIZED,
+            "missing",
+            &format!("{what}: no credentials"),
+        )
+        .await;
 
         let all_but: Vec<&str> = Permission::ALL
             .iter()
             .filter(|p| **p != permission)
             .map(|p| p.as_str())
             .collect();
-        let r = call(&s, route, Some(("Authorization", format!("Bearer {}", token(&all_but))))).await;
-        let body = assert_auth_error(r, StatusCode::FORBIDDEN, "forbidden", &format!("{what}: all but")).await;
+        let r = call(
+            &s,
+            route,
+            Some(("Authorization", format!("Bearer {}", token(&all_but)))),
+        )
+        .await;
+        let body = assert_auth_error(
+            r,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            &format!("{what}: all but"),
+        )
+        .await;
         assert_eq!(body["error"]["required_permission"], permission.as_str());
 
         let exact = format!("Bearer {}", token(&[permission.as_str()]));
         let r = call(&s, route, Some(("Authorization", exact))).await;
-        assert_eq!(r.status(), ok, "{what}: exact permission: {}", r.text().await.unwrap());
+        assert_eq!(
+            r.status(),
+            ok,
+            "{what}: exact permission: {}",
+            r.text().await.unwrap()
+        );
 
         let wildcard = format!("{}:*", permission.resource().as_str());
-        let r = call(&s, route, Some(("Authorization", format!("Bearer {}", token(&[&wildcard]))))).await;
+        let r = call(
+            &s,
+            route,
+            Some(("Authorization", format!("Bearer {}", token(&[&wildcard])))),
+        )
+        .await;
         assert_eq!(r.status(), ok, "{what}: {wildcard}");
 
         let r = call(&s, route, Some((API_KEY_HEADER, api_key(permission)))).await;
@@ -216,7 +366,12 @@ async fn task_context_is_shown_only_with_context_read() {
 #[tokio::test]
 async fn audit_fields_come_from_the_caller_never_the_body() {
     let s = start(true, false).await;
-    let (url, _) = request_for(&s, Api::Orchestration, "PATCH", "/v1/tasks/{uuid}/workflow_steps/{step_uuid}");
+    let (url, _) = request_for(
+        &s,
+        Api::Orchestration,
+        "PATCH",
+        "/v1/tasks/{uuid}/workflow_steps/{step_uuid}",
+    );
     let bearer = token(&["steps:resolve"]);
     let r = client()
         .patch(&url)
@@ -225,7 +380,11 @@ async fn audit_fields_come_from_the_caller_never_the_body() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY, "a body cannot carry resolved_by");
+    assert_eq!(
+        r.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a body cannot carry resolved_by"
+    );
     let r = client()
         .patch(&url)
         .bearer_auth(&bearer)
@@ -236,7 +395,12 @@ async fn audit_fields_come_from_the_caller_never_the_body() {
     let step: Value = r.json().await.unwrap();
     assert_eq!(step["resolved_by"], "e2e-user");
 
-    let (url, _) = request_for(&s, Api::Orchestration, "PATCH", "/v1/dlq/entry/{dlq_entry_uuid}");
+    let (url, _) = request_for(
+        &s,
+        Api::Orchestration,
+        "PATCH",
+        "/v1/dlq/entry/{dlq_entry_uuid}",
+    );
     let r = client()
         .patch(&url)
         .header(API_KEY_HEADER, api_key(Permission::DlqUpdate))
@@ -245,7 +409,10 @@ async fn audit_fields_come_from_the_caller_never_the_body() {
         .await
         .unwrap();
     let entry: Value = r.json().await.unwrap();
-    assert_eq!(entry["updated_by"], "key-dlq:update", "the API key's description");
+    assert_eq!(
+        entry["updated_by"], "key-dlq:update",
+        "the API key's description"
+    );
 }
 
 /// Sends raw bytes and reads the status line; a server that waited for the body would time out.
@@ -270,7 +437,10 @@ async fn denied_posts_get_403_without_the_body_being_read() {
         "POST /v1/tasks HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {bearer}\r\n\
          content-type: application/json\r\ncontent-length: 9\r\n\r\n{{not json"
     );
-    assert_eq!(raw_status(&s.orchestration, malformed.as_bytes()).await, 403);
+    assert_eq!(
+        raw_status(&s.orchestration, malformed.as_bytes()).await,
+        403
+    );
 
     // 8 MiB announced, none sent: a server that read the body would still be waiting.
     let huge = format!(
@@ -298,23 +468,42 @@ async fn config_endpoint_is_404_by_default_and_redacted_when_enabled() {
     let off = start(true, false).await;
     let ops = token(&["system:*", "worker:*"]);
     for base in [&off.orchestration, &off.worker] {
-        let r = client().get(format!("{base}/config")).bearer_auth(&ops).send().await.unwrap();
+        let r = client()
+            .get(format!("{base}/config"))
+            .bearer_auth(&ops)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);
     }
     let on = start(true, true).await;
     for base in [&on.orchestration, &on.worker] {
-        let r = client().get(format!("{base}/config")).bearer_auth(&ops).send().await.unwrap();
+        let r = client()
+            .get(format!("{base}/config"))
+            .bearer_auth(&ops)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
         let text = r.text().await.unwrap();
         assert!(!text.contains("BEGIN PUBLIC KEY"), "no PEM in /config");
         for &p in Permission::ALL {
-            assert!(!text.contains(&tasker_auth::hash_api_key(&api_key(p))), "no key hash in /config");
+            assert!(
+                !text.contains(&tasker_auth::hash_api_key(&api_key(p))),
+                "no key hash in /config"
+            );
             assert!(!text.contains(&api_key(p)), "no key in /config");
         }
         let body: Value = serde_json::from_str(&text).unwrap();
-        let keys = body.pointer("/web/auth/api_keys").and_then(Value::as_array).expect("api_keys listed");
+        let keys = body
+            .pointer("/web/auth/api_keys")
+            .and_then(Value::as_array)
+            .expect("api_keys listed");
         assert_eq!(keys.len(), Permission::ALL.len());
-        assert!(keys.iter().all(|k| k["key_sha256"] == "[REDACTED]"), "{body}");
+        assert!(
+            keys.iter().all(|k| k["key_sha256"] == "[REDACTED]"),
+            "{body}"
+        );
         assert_eq!(body.pointer("/web/auth/enabled"), Some(&json!(true)));
     }
 }
@@ -322,7 +511,10 @@ async fn config_endpoint_is_404_by_default_and_redacted_when_enabled() {
 #[tokio::test]
 async fn openapi_and_router_agree_route_by_route() {
     let s = start(true, true).await;
-    for (api, base) in [(Api::Orchestration, &s.orchestration), (Api::Worker, &s.worker)] {
+    for (api, base) in [
+        (Api::Orchestration, &s.orchestration),
+        (Api::Worker, &s.worker),
+    ] {
         let doc: Value = client()
             .get(format!("{base}/api-docs/openapi.json"))
             .send()
@@ -349,17 +541,26 @@ async fn openapi_and_router_agree_route_by_route() {
                     assert_eq!(r.status(), StatusCode::OK, "public {path}");
                     continue;
                 }
-                let permission = op["x-required-permission"].as_str().unwrap_or_else(|| panic!("{method} {path}"));
+                let permission = op["x-required-permission"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{method} {path}"));
                 assert_eq!(
                     op["security"],
                     json!([{"bearer_auth": []}, {"api_key_auth": []}]),
                     "{method} {path}"
                 );
-                assert!(op["responses"]["401"].is_object() && op["responses"]["403"].is_object(), "{method} {path}");
+                assert!(
+                    op["responses"]["401"].is_object() && op["responses"]["403"].is_object(),
+                    "{method} {path}"
+                );
                 documented.insert((method.clone(), path.clone(), permission.to_owned()));
                 // The router serves it, behind authentication.
                 let r = call(&s, (api, &method, path), None).await;
-                assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{method} {path} is routed and protected");
+                assert_eq!(
+                    r.status(),
+                    StatusCode::UNAUTHORIZED,
+                    "{method} {path} is routed and protected"
+                );
             }
         }
         let expected: BTreeSet<_> = ROUTES
@@ -367,16 +568,27 @@ async fn openapi_and_router_agree_route_by_route() {
             .filter(|r| r.0 == api)
             .map(|&(_, m, p, perm)| (m.to_owned(), p.to_owned(), perm.as_str().to_owned()))
             .collect();
-        assert_eq!(documented, expected, "{api:?}: the document lists exactly SPEC §3");
+        assert_eq!(
+            documented, expected,
+            "{api:?}: the document lists exactly SPEC §3"
+        );
     }
 }
 
 #[tokio::test]
 async fn unknown_routes_stay_404_wrong_methods_405_and_public_routes_ignore_credentials() {
     let s = start(true, false).await;
-    let r = client().get(format!("{}/v1/nope", s.orchestration)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/v1/nope", s.orchestration))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
-    let r = client().put(format!("{}/v1/tasks", s.orchestration)).send().await.unwrap();
+    let r = client()
+        .put(format!("{}/v1/tasks", s.orchestration))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
     for path in PUBLIC {
         let r = client()
@@ -388,15 +600,26 @@ async fn unknown_routes_stay_404_wrong_methods_405_and_public_routes_ignore_cred
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
-    let r = client().get(format!("{}/api-docs/ui/", s.orchestration)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/api-docs/ui/", s.orchestration))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK, "Swagger UI is served offline");
-    assert!(r.text().await.unwrap().contains("swagger"), "Swagger UI page");
+    assert!(
+        r.text().await.unwrap().contains("swagger"),
+        "Swagger UI page"
+    );
 }
 
 #[tokio::test]
 async fn metrics_count_authentication_and_denials() {
     let s = start(true, false).await;
-    let _ = client().get(format!("{}/v1/tasks", s.orchestration)).send().await.unwrap();
+    let _ = client()
+        .get(format!("{}/v1/tasks", s.orchestration))
+        .send()
+        .await
+        .unwrap();
     let _ = client()
         .post(format!("{}/v1/tasks", s.orchestration))
         .bearer_auth(token(&["tasks:read"]))
@@ -404,12 +627,19 @@ async fn metrics_count_authentication_and_denials() {
         .send()
         .await
         .unwrap();
-    let r = client().get(format!("{}/metrics", s.orchestration)).send().await.unwrap();
+    let r = client()
+        .get(format!("{}/metrics", s.orchestration))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
     assert!(header(&r, "content-type").starts_with("text/plain"));
     let text = r.text().await.unwrap();
     assert!(text.contains("tasker_auth_failures_total"), "{text}");
-    assert!(text.contains("tasker_permission_denials_total{permission=\"tasks:create\"}"), "{text}");
+    assert!(
+        text.contains("tasker_permission_denials_total{permission=\"tasks:create\"}"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -417,9 +647,23 @@ async fn with_auth_disabled_every_protected_route_is_open() {
     let s = start(false, true).await;
     for &(api, method, path, _) in ROUTES {
         let r = call(&s, (api, method, path), None).await;
-        assert!(r.status().is_success(), "{api:?} {method} {path}: {}", r.status());
+        assert!(
+            r.status().is_success(),
+            "{api:?} {method} {path}: {}",
+            r.status()
+        );
     }
     let (url, _) = request_for(&s, Api::Orchestration, "GET", "/v1/tasks/{uuid}");
-    let body: Value = client().get(url).send().await.unwrap().json().await.unwrap();
-    assert!(body["context"].is_object(), "disabled auth holds every permission, context_read too");
+    let body: Value = client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["context"].is_object(),
+        "disabled auth holds every permission, context_read too"
+    );
 }
