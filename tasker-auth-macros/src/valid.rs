@@ -204,6 +204,40 @@ mod tests {
         assert_eq!(distance("kitten", "sitting"), 3);
     }
 
+    fn check(tokens: proc_macro2::TokenStream) -> Result<Permission, String> {
+        let args: Args = syn::parse2(tokens).map_err(|e| e.to_string())?;
+        permission(&args)
+            .map(|c| c.permission)
+            .map_err(|e| e.to_string())
+    }
+
+    fn parse_name(name: &str) -> Result<Permission, String> {
+        check(name.parse().expect("tokens"))
+    }
+
+    #[test]
+    fn every_permission_is_accepted_and_every_near_miss_suggests_it() {
+        for &p in Permission::ALL {
+            assert_eq!(parse_name(p.as_str()), Ok(p));
+            let typo = &p.as_str()[..p.as_str().len() - 1];
+            let err = parse_name(typo).unwrap_err();
+            assert_eq!(
+                err,
+                format!("unknown permission `{typo}`; did you mean `{p}`?"),
+                "{typo}"
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_action_lists_the_resource_actions() {
+        let err = parse_name("dlq:delete").unwrap_err();
+        assert_eq!(
+            err,
+            "unknown action `delete` for resource `dlq`; expected one of: read, update, stats"
+        );
+    }
+
     #[test]
     fn closest_rejects_far_candidates() {
         let names = [("create", 1), ("read", 2)];
