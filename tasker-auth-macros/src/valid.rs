@@ -229,6 +229,19 @@ mod tests {
         }
     }
 
+    /// The expansion names `Permission::<Debug name>`: the Debug name must be the variant name.
+    #[test]
+    fn debug_name_is_the_variant_name() {
+        for &p in Permission::ALL {
+            let camel: String = p
+                .as_str()
+                .split([':', '_'])
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect();
+            assert_eq!(format!("{p:?}"), camel);
+        }
+    }
+
     #[test]
     fn unknown_action_lists_the_resource_actions() {
         let err = parse_name("dlq:delete").unwrap_err();
