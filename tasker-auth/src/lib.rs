@@ -37,6 +37,8 @@
 
 mod api_key;
 mod authorize;
+#[cfg(feature = "client")]
+pub mod client;
 mod context;
 mod error;
 #[cfg(feature = "jwks")]
