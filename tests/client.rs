@@ -115,3 +115,52 @@ async fn every_credential_source_is_accepted_by_the_server() {
     assert_eq!(call(&base, &none).await.0, 401);
     server.abort();
 }
+
+/// Captures what the `tracing` fmt layer writes.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn plain_http_to_a_remote_host_is_warned_once_per_host() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let creds = ClientCredentials::bearer("abc.def.ghi").unwrap();
+    tracing::subscriber::with_default(subscriber, || {
+        for url in [
+            "http://tasker.example.com:8080/v1/tasks",
+            "http://tasker.example.com:8080/v1/tasks/1",
+            "http://127.0.0.1:8080/v1/tasks",
+            "http://localhost:8081/v1/templates",
+            "https://tasker.example.com/v1/tasks",
+            "http://10.1.2.3:8080/v1/tasks",
+        ] {
+            let mut request = http::Request::get(url).body(()).unwrap();
+            creds.apply_to_request(&mut request).unwrap();
+            assert_eq!(request.headers()["authorization"], "Bearer abc.def.ghi");
+        }
+    });
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let warnings: Vec<&str> = logs.lines().filter(|l| l.contains("WARN")).collect();
+    assert_eq!(warnings.len(), 2, "{logs}");
+    assert!(warnings[0].contains("host=tasker.example.com"), "{logs}");
+    assert!(warnings[1].contains("host=10.1.2.3"), "{logs}");
+    assert!(!logs.contains("abc.def.ghi"), "the token is never logged");
+
+    // No credentials, nothing to warn about.
+    let none = ClientCredentials::none();
+    assert!(!none.check_transport(&"http://tasker.example.com/".parse().unwrap()));
+}
