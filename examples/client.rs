@@ -18,6 +18,7 @@
 //! (the client then mints and renews its own tokens). Another base URL can be given as the first
 //! argument: `cargo run --example client -- http://127.0.0.1:8080`.
 
+use std::io::Write as _;
 use std::process::ExitCode;
 
 use tasker_auth::client::{ClientCredentials, CredentialKind, Endpoint, RequestBuilderExt};
@@ -72,8 +73,9 @@ async fn main() -> ExitCode {
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or(body);
-    println!("GET {url} -> {status}");
-    println!("{pretty}");
+    // Not println!: it panics when stdout is closed (`... | head`).
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "GET {url} -> {status}\n{pretty}");
     if status.is_success() {
         ExitCode::SUCCESS
     } else {

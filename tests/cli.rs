@@ -843,3 +843,19 @@ fn help_teaches_every_command_with_an_example() {
         );
     }
 }
+
+#[test]
+fn a_closed_or_full_stdout_is_an_error_not_a_panic() {
+    let Ok(full) = fs::OpenOptions::new().write(true).open("/dev/full") else {
+        return; // not Linux
+    };
+    let output = Command::new(binary())
+        .args(["auth", "show-permissions"])
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: cannot write to stdout"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
