@@ -457,6 +457,18 @@ fn generate_token_refuses_bad_input() {
             "unknown role `admin`",
         ),
         (
+            vec![
+                "--private-key",
+                &key,
+                "--role",
+                "read-only",
+                "--subject",
+                "",
+            ],
+            1,
+            "--subject must not be empty",
+        ),
+        (
             vec!["--private-key", &key],
             2,
             "--permissions <LIST>|--role <NAME>",
@@ -728,6 +740,19 @@ fn validate_token_accepts_good_and_refuses_tampered_expired_and_foreign_tokens()
     let run = validate(&foreign, &[]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("bad signature"), "{}", run.stderr);
+
+    // Signed by a key of another type: the refusal says which algorithms the key verifies.
+    let ed = TempDir::new("validate-ed");
+    generate_keys(&ed, "eddsa");
+    let ed_token = token(&ed, &["--role", "read-only"]);
+    let run = validate(&ed_token, &[]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr
+            .contains("alg not allowed (the token is signed with EdDSA; this key verifies RS256"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

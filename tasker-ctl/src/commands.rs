@@ -100,6 +100,11 @@ pub(crate) fn generate_keys(args: &GenerateKeys) -> Result<(), Failure> {
 pub(crate) fn generate_token(args: &GenerateToken) -> Result<(), Failure> {
     let grants = requested_grants(args.permissions.as_deref(), args.role.as_deref())?
         .ok_or_else(|| Failure::new("give --permissions LIST or --role NAME"))?;
+    if args.subject.trim().is_empty() {
+        return Err(Failure::new(
+            "--subject must not be empty: it names who the token speaks for",
+        ));
+    }
     let key = load_private_key(&args.private_key)?;
     let request = TokenRequest {
         subject: args.subject.clone(),

@@ -86,7 +86,7 @@ async fn verify_async(
             permissions: ctx.permissions(),
             expires_at: ctx.expires_at(),
         }),
-        Err(error) => Err(refusal(&error, source)),
+        Err(error) => Err(refusal(&error, source, token, &cfg.jwt_allowed_algorithms)),
     })
 }
 
@@ -141,7 +141,7 @@ fn strip_key(e: &tasker_auth::ConfigError) -> String {
     }
 }
 
-fn refusal(error: &AuthError, source: &KeySource) -> Refusal {
+fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String]) -> Refusal {
     let reason = error.reason().as_str();
     let mut detail = match error {
         AuthError::Invalid { detail } | AuthError::Malformed { detail } => (*detail).to_owned(),
@@ -153,6 +153,14 @@ fn refusal(error: &AuthError, source: &KeySource) -> Refusal {
             _ => "the JWKS file",
         };
         detail.push_str(&format!(" (could not fetch a JWK set from {what})"));
+    } else if detail.contains("alg not allowed") {
+        let alg = jsonwebtoken::decode_header(token)
+            .map(|h| format!("{:?}", h.alg))
+            .unwrap_or_else(|_| "?".to_owned());
+        detail.push_str(&format!(
+            " (the token is signed with {alg}; this key verifies {})",
+            allowed.join(", ")
+        ));
     } else if detail.contains("unknown kid") {
         detail.push_str(" (no key in the set has the token's kid)");
     }
