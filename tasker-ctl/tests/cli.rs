@@ -1,17 +1,18 @@
 //! `tasker-ctl auth`, run as a user runs it: the real binary, real files, exit codes and output,
 //! and the tokens it mints checked by the server's own verifier (`SecurityService`).
 //!
-//! Finding the binary: `env!("CARGO_BIN_EXE_tasker-ctl")` exists only for binaries of the package
-//! under test, and `tasker-ctl` is another package. So the first test to need it runs
-//! `cargo build -p tasker-ctl` once (a no-op when `cargo test --workspace` has built it already;
-//! same target directory and profile as this test), then takes it from the directory that holds
-//! this test executable's `deps/`.
+//! These tests live in the `tasker-ctl` package (not the root `tests/`) so that cargo builds the
+//! binary before running them and hands its path over in `CARGO_BIN_EXE_tasker-ctl`, in the same
+//! invocation, profile and feature set: `cargo test --workspace --all-features` needs no second
+//! build, and `cargo test -p tasker-ctl` can never run a stale binary.
+
+// File modes and /dev/full are Unix notions.
+#![cfg(unix)]
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderValue, header};
@@ -22,40 +23,7 @@ use tasker_auth::{
 };
 
 fn binary() -> &'static Path {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let exe = std::env::current_exe().expect("test executable path");
-        let profile_dir = exe
-            .parent()
-            .and_then(Path::parent)
-            .expect("target/<profile>/deps layout");
-        let profile = match profile_dir.file_name().and_then(|n| n.to_str()) {
-            Some("debug") | None => "dev".to_owned(),
-            Some(other) => other.to_owned(),
-        };
-        let status = Command::new(env!("CARGO"))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "tasker-ctl",
-                "--bin",
-                "tasker-ctl",
-                "--profile",
-            ])
-            .arg(&profile)
-            .env(
-                "CARGO_TARGET_DIR",
-                profile_dir.parent().expect("target dir"),
-            )
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(status.success(), "building tasker-ctl failed");
-        let bin = profile_dir.join("tasker-ctl");
-        assert!(bin.exists(), "{} missing after build", bin.display());
-        bin
-    })
+    Path::new(env!("CARGO_BIN_EXE_tasker-ctl"))
 }
 
 /// The result of one run: exit code, stdout, stderr.
