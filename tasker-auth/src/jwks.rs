@@ -242,7 +242,6 @@ impl JwksKeyStore {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .https_only(!settings.allow_http)
-            .timeout(settings.fetch_timeout)
             .connect_timeout(settings.fetch_timeout)
             .user_agent(concat!("tasker-auth/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -423,25 +422,18 @@ impl Inner {
         }
     }
 
-    /// When the background task should fetch next.
-    fn next_refresh_due(&self, remote: &Remote) -> Instant {
+    /// When the background task should fetch next (`None`: now, nothing was fetched yet).
+    fn next_refresh_due(&self, remote: &Remote) -> Option<Instant> {
         let state = self.read();
-        let now = Instant::now();
-        let Some(finished) = state.last_fetch_finished else {
-            return now;
-        };
-        let delay = if state.consecutive_failures == 0 {
-            remote.settings.refresh_interval
+        let finished = state.last_fetch_finished?;
+        let due = if state.consecutive_failures == 0 {
+            let last_success = state.last_success.unwrap_or(finished);
+            last_success.checked_add(remote.settings.refresh_interval)
         } else {
-            retry_delay(&remote.settings, state.consecutive_failures)
+            finished.checked_add(retry_delay(&remote.settings, state.consecutive_failures))
         };
-        let from = if state.consecutive_failures == 0 {
-            state.last_success.unwrap_or(finished)
-        } else {
-            finished
-        };
-        from.checked_add(delay)
-            .unwrap_or_else(|| now + Duration::from_secs(86_400))
+        // An interval too long to represent: check again in a day.
+        Some(due.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)))
     }
 
     /// One fetch; the caller holds the fetch lock. A failure leaves the cached keys alone.
@@ -506,7 +498,7 @@ impl Remote {
             )
             .send()
             .await
-            .map_err(|e| FetchError::Http(e.without_url()))?;
+            .map_err(FetchError::http)?;
         let status = response.status();
         if status.is_redirection() {
             return Err(FetchError::Redirect(status.as_u16()));
@@ -521,11 +513,7 @@ impl Remote {
             return Err(FetchError::TooLarge(limit));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Http(e.without_url()))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::http)? {
             if body.len().saturating_add(chunk.len()) > limit {
                 return Err(FetchError::TooLarge(limit));
             }
@@ -546,14 +534,19 @@ async fn refresh_loop(inner: Weak<Inner>) {
             };
             inner.next_refresh_due(remote)
         };
-        tokio::time::sleep_until(due.into()).await;
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
         let Some(inner) = inner.upgrade() else { return };
         let Source::Remote(remote) = &inner.source else {
             return;
         };
         let _guard = remote.fetch_lock.lock().await;
         // An on-demand fetch may have run meanwhile and moved the schedule.
-        if Instant::now() >= inner.next_refresh_due(remote) {
+        if inner
+            .next_refresh_due(remote)
+            .is_none_or(|due| Instant::now() >= due)
+        {
             let _ = inner.fetch_and_apply().await;
         }
     }
@@ -632,12 +625,27 @@ fn is_hmac(alg: Algorithm) -> bool {
 /// Why a fetch failed. Never holds key material or a URL with credentials.
 #[derive(Debug)]
 enum FetchError {
-    Http(reqwest::Error),
+    /// The transport error and its causes, flattened (reqwest's own message is terse).
+    Http(String),
     Timeout(Duration),
     Redirect(u16),
     Status(u16),
     TooLarge(usize),
     Set(SetError),
+}
+
+impl FetchError {
+    fn http(error: reqwest::Error) -> FetchError {
+        let error = error.without_url();
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        FetchError::Http(message)
+    }
 }
 
 impl fmt::Display for FetchError {
