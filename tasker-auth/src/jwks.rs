@@ -200,7 +200,7 @@ struct Inner {
 }
 
 enum Source {
-    Remote(Remote),
+    Remote(Box<Remote>),
     Static,
 }
 
@@ -249,14 +249,14 @@ impl JwksKeyStore {
         let display_url = redact_url(&settings.url);
         let inner = Arc::new(Inner {
             allowed_algorithms: settings.allowed_algorithms.clone(),
-            source: Source::Remote(Remote {
+            source: Source::Remote(Box::new(Remote {
                 settings,
                 url,
                 display_url,
                 client,
                 fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
                 fetches: AtomicU64::new(0),
-            }),
+            })),
             state: RwLock::new(State::default()),
         });
         let task = runtime.spawn(refresh_loop(Arc::downgrade(&inner)));
@@ -726,6 +726,9 @@ const RSA_ALGORITHMS: [Algorithm; 6] = [
     Algorithm::PS512,
 ];
 
+/// Validates a JWK's public key parameters beyond what `DecodingKey::from_jwk` checks.
+type KeyCheck = fn(&serde_json::Value) -> Result<(), &'static str>;
+
 /// One JWK to a key, or why it is unusable (a static reason, safe to log).
 fn parse_key(entry: &serde_json::Value, allowed: &[Algorithm]) -> Result<JwksKey, &'static str> {
     let field = |name: &str| entry.get(name);
@@ -748,10 +751,7 @@ fn parse_key(entry: &serde_json::Value, allowed: &[Algorithm]) -> Result<JwksKey
             return Err("not a verification key (key_ops)");
         }
     }
-    let (candidates, checked): (
-        &[Algorithm],
-        fn(&serde_json::Value) -> Result<(), &'static str>,
-    ) = match (text("kty"), text("crv")) {
+    let (candidates, checked): (&[Algorithm], KeyCheck) = match (text("kty"), text("crv")) {
         (Some("RSA"), _) => (&RSA_ALGORITHMS, check_rsa),
         (Some("EC"), Some("P-256")) => (&[Algorithm::ES256], check_ec_p256),
         (Some("EC"), Some("P-384")) => (&[Algorithm::ES384], check_ec_p384),
