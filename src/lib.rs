@@ -1,3 +1,8 @@
-//! The workspace package of tasker-auth: it owns the integration tests under `tests/`, the
-//! benches under `benches/` and the runnable servers under `examples/`. It has no API of its own;
-//! see the `tasker-auth` crate.
+//! The demo Tasker servers' shared parts: the in-memory [`store`] and the [`server`] plumbing
+//! (configuration, public routes, OpenAPI, metrics, serving with graceful shutdown).
+//!
+//! The handlers themselves live in `examples/orchestration.rs` and `examples/worker.rs`, where
+//! each carries its `#[requires(...)]` and `#[utoipa::path(...)]`; `examples/demo.rs` runs both.
+//! This package also owns the workspace's integration tests (`tests/`) and benches (`benches/`).
+
+pub mod store;

@@ -1,10 +1,38 @@
-//! `#[requires(resource:action)]`: see `tasker_auth` for the user documentation.
-#![allow(missing_docs)]
+//! The `#[requires(resource:action)]` attribute of `tasker-auth`.
+//!
+//! Use it through `tasker_auth::requires`; the user documentation lives there and in
+//! `docs/permissions.md`.
+
+mod attr;
+mod expand;
+mod openapi;
+mod source;
+mod valid;
 
 use proc_macro::TokenStream;
 
-/// Placeholder until the real macro lands: passes the item through unchanged.
+/// Guards an async axum handler with one permission of the Tasker vocabulary.
+///
+/// ```text
+/// #[requires(tasks:create)]
+/// async fn create_task(ctx: SecurityContext, Json(task): Json<NewTask>) -> impl IntoResponse { .. }
+/// ```
+///
+/// - The permission is checked against the vocabulary when the code is compiled; a misspelt
+///   resource or action is a compile error that suggests the right one.
+/// - The handler gets a first extractor that checks the request's `SecurityContext` before any
+///   other extractor runs: a caller without the permission gets a 403 (SPEC §5) and the request
+///   body is never read. A route without an authentication layer in front fails closed with a
+///   logged 500.
+/// - A `#[utoipa::path(...)]` written *below* `#[requires]` gets `x-required-permission`, the
+///   `bearer_auth` and `api_key_auth` security requirements and the 401 and 403 responses.
+///   Written above, it is a compile error.
+///
+/// See the `tasker_auth` crate documentation for examples.
 #[proc_macro_attribute]
-pub fn requires(_args: TokenStream, item: TokenStream) -> TokenStream {
-    item
+pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    expand::requires(args.into(), item.clone())
+        .unwrap_or_else(|error| expand::fallback(item, &error))
+        .into()
 }

@@ -37,21 +37,35 @@
 
 mod api_key;
 mod authorize;
+mod config;
 mod context;
 mod error;
 #[cfg(feature = "jwks")]
 mod jwks;
+mod jwt;
+mod layer;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod permission_set;
+mod service;
+#[cfg(feature = "keys")]
+pub mod keys;
 
-pub use api_key::hash_api_key;
+pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
     Authorized, UnknownPermissionPair, authorize, require_permission, try_authorize,
+};
+pub use config::{
+    ApiKeyConfig, AuthConfig, ConfigError, JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
 };
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
+pub use jwt::MAX_CREDENTIAL_BYTES;
+pub use layer::{AuthLayer, AuthMiddleware, ResponseFuture};
 pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
+pub use service::SecurityService;
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
 #[cfg(feature = "macros")]
@@ -61,4 +75,29 @@ pub use tasker_auth_macros::requires;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::authorize::Require;
+
+    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
+    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    #[cfg(feature = "openapi")]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __tasker_auth_openapi_feature_required {
+        () => {};
+    }
+
+    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
+    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    #[cfg(not(feature = "openapi"))]
+    #[macro_export]
+    #[doc(hidden)]
+    macro_rules! __tasker_auth_openapi_feature_required {
+        () => {
+            ::core::compile_error!(
+                "`#[requires]` documents this handler's `#[utoipa::path]` with `tasker_auth::ErrorBody`, \
+                 which needs the `openapi` feature: tasker-auth = { features = [\"openapi\"] }"
+            );
+        };
+    }
+
+    pub use crate::__tasker_auth_openapi_feature_required as openapi_feature_required;
 }

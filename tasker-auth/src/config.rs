@@ -1,0 +1,666 @@
+//! Server configuration (SPEC §4): one TOML file per server, `${VAR}` substitution, environment
+//! overrides, and the [`ConfigError`] every start-up problem becomes.
+//!
+//! Loading checks the *shape* of the file (unknown keys, types, substitutions, environment
+//! overrides); [`SecurityService::from_config`](crate::SecurityService::from_config) checks what
+//! the values mean (keys readable, PEM valid, algorithms allowed, API keys sound). Every error
+//! names the TOML key at fault, e.g. `web.auth.jwt_public_key_path`.
+//!
+//! # Example
+//!
+//! ```
+//! use tasker_auth::{JwtVerificationMethod, TaskerConfig};
+//!
+//! let toml = r#"
+//!     [web]
+//!     bind_address = "${BIND:-127.0.0.1:9090}"
+//!
+//!     [web.auth]
+//!     enabled = true
+//!     jwt_public_key_path = "/etc/tasker/jwt-public-key.pem"
+//! "#;
+//! let env = |name: &str| (name == "TASKER_JWT_ISSUER").then(|| "my-idp".to_owned());
+//! let config = TaskerConfig::from_toml_str(toml, &env).unwrap();
+//! assert_eq!(config.web.bind_address, "127.0.0.1:9090");
+//! assert_eq!(config.web.auth.jwt_issuer, "my-idp");
+//! assert_eq!(config.web.auth.jwt_verification_method, JwtVerificationMethod::PublicKey);
+//! assert_eq!(config.web.auth.leeway_seconds, 30);
+//! ```
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// The text that replaces every secret in [`TaskerConfig::redacted`].
+pub const REDACTED: &str = "[REDACTED]";
+
+/// The configuration file of one server: `[web]` and `[web.auth]`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TaskerConfig {
+    /// `[web]`.
+    pub web: WebConfig,
+}
+
+/// `[web]`: where the server listens and what it exposes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// `bind_address` (env `TASKER_WEB_BIND_ADDRESS`). Default `"127.0.0.1:8080"`.
+    pub bind_address: String,
+    /// `config_endpoint_enabled`: serve `GET /config` (redacted). Default `false`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub config_endpoint_enabled: bool,
+    /// `[web.auth]`.
+    pub auth: AuthConfig,
+}
+
+impl WebConfig {
+    /// The defaults of SPEC §4.
+    pub fn new() -> Self {
+        WebConfig {
+            bind_address: "127.0.0.1:8080".to_owned(),
+            config_endpoint_enabled: false,
+            auth: AuthConfig::new(),
+        }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// How bearer tokens are verified: `jwt_verification_method`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JwtVerificationMethod {
+    /// `"public_key"`: a static PEM key (`jwt_public_key_path` or `jwt_public_key`).
+    #[default]
+    PublicKey,
+    /// `"jwks"`: keys fetched from `jwks_url` (feature `jwks`).
+    Jwks,
+}
+
+impl JwtVerificationMethod {
+    /// The configuration value: `public_key` or `jwks`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JwtVerificationMethod::PublicKey => "public_key",
+            JwtVerificationMethod::Jwks => "jwks",
+        }
+    }
+}
+
+/// `[web.auth]`: every key of SPEC §4. Secure defaults: authentication is off until enabled, and
+/// once enabled everything fails closed.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// `enabled` (env `TASKER_AUTH_ENABLED`). Default `false`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub enabled: bool,
+    /// `jwt_issuer`: the `iss` every token must carry (env `TASKER_JWT_ISSUER`); empty disables
+    /// the check (logged at start-up). Default `"tasker-core"`.
+    pub jwt_issuer: String,
+    /// `jwt_audience`: a token's `aud` (string or array) must contain it (env
+    /// `TASKER_JWT_AUDIENCE`); empty disables the check (logged). Default `"tasker-api"`.
+    pub jwt_audience: String,
+    /// `jwt_verification_method`: `"public_key"` or `"jwks"`. Default `"public_key"`.
+    pub jwt_verification_method: JwtVerificationMethod,
+    /// `jwt_public_key_path`: a PEM file holding the public key (RSA, EC P-256/P-384 or Ed25519)
+    /// (env `TASKER_JWT_PUBLIC_KEY_PATH`). Default `""`.
+    pub jwt_public_key_path: String,
+    /// `jwt_public_key`: the public key PEM inline, instead of a path (env
+    /// `TASKER_JWT_PUBLIC_KEY`). Redacted in `/config`. Default `""`.
+    pub jwt_public_key: String,
+    /// `jwt_allowed_algorithms`: the only `alg` values accepted; they must fit the key. `none`
+    /// and `HS*` are refused at start-up. Default `["RS256"]`.
+    pub jwt_allowed_algorithms: Vec<String>,
+    /// `jwks_url` (env `TASKER_JWKS_URL`). Default `""`.
+    pub jwks_url: String,
+    /// `jwks_refresh_interval_seconds`. Default `3600`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub jwks_refresh_interval_seconds: u64,
+    /// `jwks_max_stale_seconds`: how long cached keys are served once refreshes fail.
+    /// Default `300`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub jwks_max_stale_seconds: u64,
+    /// `jwks_url_allow_http`: allow an `http://` JWKS URL (loopback IdPs in development and
+    /// tests). Default `false`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub jwks_url_allow_http: bool,
+    /// `jwks_min_refresh_interval_seconds`: an unknown `kid` refetches at most this often.
+    /// Default `10`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub jwks_min_refresh_interval_seconds: u64,
+    /// `leeway_seconds`: clock skew allowed on `exp`, `nbf` and `iat`. Default `30`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub leeway_seconds: u64,
+    /// `permissions_claim`: the claim holding the permissions (an array of strings, or a
+    /// space-separated string as in `scope`/`scp`). Default `"permissions"`.
+    pub permissions_claim: String,
+    /// `strict_validation`: refuse a credential carrying an unknown permission or bare `*`.
+    /// Default `true`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub strict_validation: bool,
+    /// `api_keys_enabled`. Default `false`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub api_keys_enabled: bool,
+    /// `api_key_header`: the request header carrying an API key. Default `"X-API-Key"`.
+    pub api_key_header: String,
+    /// `[[web.auth.api_keys]]`. Default: none.
+    pub api_keys: Vec<ApiKeyConfig>,
+}
+
+impl AuthConfig {
+    /// The defaults of SPEC §4 (authentication disabled).
+    pub fn new() -> Self {
+        AuthConfig {
+            enabled: false,
+            jwt_issuer: "tasker-core".to_owned(),
+            jwt_audience: "tasker-api".to_owned(),
+            jwt_verification_method: JwtVerificationMethod::PublicKey,
+            jwt_public_key_path: String::new(),
+            jwt_public_key: String::new(),
+            jwt_allowed_algorithms: vec!["RS256".to_owned()],
+            jwks_url: String::new(),
+            jwks_refresh_interval_seconds: 3600,
+            jwks_max_stale_seconds: 300,
+            jwks_url_allow_http: false,
+            jwks_min_refresh_interval_seconds: 10,
+            leeway_seconds: 30,
+            permissions_claim: "permissions".to_owned(),
+            strict_validation: true,
+            api_keys_enabled: false,
+            api_key_header: "X-API-Key".to_owned(),
+            api_keys: Vec::new(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("enabled", &self.enabled)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .field("jwt_verification_method", &self.jwt_verification_method)
+            .field("jwt_public_key_path", &self.jwt_public_key_path)
+            .field("jwt_public_key", &redact_str(&self.jwt_public_key))
+            .field("jwt_allowed_algorithms", &self.jwt_allowed_algorithms)
+            .field("jwks_url", &self.jwks_url)
+            .field(
+                "jwks_refresh_interval_seconds",
+                &self.jwks_refresh_interval_seconds,
+            )
+            .field("jwks_max_stale_seconds", &self.jwks_max_stale_seconds)
+            .field("jwks_url_allow_http", &self.jwks_url_allow_http)
+            .field(
+                "jwks_min_refresh_interval_seconds",
+                &self.jwks_min_refresh_interval_seconds,
+            )
+            .field("leeway_seconds", &self.leeway_seconds)
+            .field("permissions_claim", &self.permissions_claim)
+            .field("strict_validation", &self.strict_validation)
+            .field("api_keys_enabled", &self.api_keys_enabled)
+            .field("api_key_header", &self.api_key_header)
+            .field("api_keys", &self.api_keys)
+            .finish()
+    }
+}
+
+/// One `[[web.auth.api_keys]]` entry.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    /// `key`: the key itself (at least 16 characters). Exactly one of `key` and `key_sha256`.
+    pub key: Option<String>,
+    /// `key_sha256`: the lowercase hex SHA-256 of the key (see
+    /// [`hash_api_key`](crate::hash_api_key)), so no plaintext sits in the file.
+    pub key_sha256: Option<String>,
+    /// `permissions`: what the key grants (names or `resource:*`).
+    pub permissions: Vec<String>,
+    /// `description`: required; becomes the [`SecurityContext`](crate::SecurityContext) subject.
+    pub description: String,
+    /// `expires_at`: optional RFC 3339 time after which the key is refused.
+    pub expires_at: Option<String>,
+}
+
+impl fmt::Debug for ApiKeyConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKeyConfig")
+            .field("key", &self.key.as_ref().map(|_| REDACTED))
+            .field("key_sha256", &self.key_sha256.as_ref().map(|_| REDACTED))
+            .field("permissions", &self.permissions)
+            .field("description", &self.description)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+fn redact_str(s: &str) -> &str {
+    if s.is_empty() { "" } else { REDACTED }
+}
+
+/// A configuration that cannot be used: the server must not start. Every message names the
+/// key at fault (see [`ConfigError::key`]) and never holds a secret or key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The configuration file cannot be read.
+    #[error("cannot read configuration file {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, holds an unknown key, or a value of the wrong type.
+    #[error("{}{source}", key_prefix(key))]
+    Parse {
+        /// The key at fault (empty for a syntax error, whose message gives the line).
+        key: String,
+        /// The parser's error.
+        #[source]
+        source: toml::de::Error,
+    },
+    /// A `${VAR}` substitution failed.
+    #[error("{key}: {problem}")]
+    Substitution {
+        /// The key whose value holds the substitution.
+        key: String,
+        /// What is wrong (names the variable, never its value).
+        problem: String,
+    },
+    /// An environment override holds an unusable value.
+    #[error("{var} (overrides {key}): {problem}")]
+    Env {
+        /// The variable.
+        var: &'static str,
+        /// The key it overrides.
+        key: &'static str,
+        /// What is wrong.
+        problem: String,
+    },
+    /// A key file cannot be read.
+    #[error("{key}: cannot read {}: {source}", path.display())]
+    KeyFile {
+        /// The key naming the file.
+        key: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A value is unusable.
+    #[error("{key}: {problem}")]
+    Invalid {
+        /// The key at fault, e.g. `web.auth.api_keys[2].permissions`.
+        key: String,
+        /// What is wrong.
+        problem: String,
+    },
+    /// Authentication is enabled but nothing could verify a credential.
+    #[error(
+        "web.auth.enabled is true but no verifier is configured: set web.auth.jwt_public_key_path \
+         (or jwt_public_key), or jwt_verification_method = \"jwks\" with jwks_url, or \
+         api_keys_enabled with [[web.auth.api_keys]]"
+    )]
+    NoVerifier,
+    /// No jsonwebtoken crypto provider could be installed.
+    #[error(
+        "jsonwebtoken has no usable crypto provider: build it with exactly one of the `aws_lc_rs` \
+         and `rust_crypto` features (tasker-auth uses `aws_lc_rs`)"
+    )]
+    CryptoProvider,
+    /// The JWKS key store refused its settings.
+    #[cfg(feature = "jwks")]
+    #[error("web.auth.jwks_url: {source}")]
+    Jwks {
+        /// Why.
+        #[source]
+        source: crate::JwksError,
+    },
+}
+
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}: ")
+    }
+}
+
+impl ConfigError {
+    /// The configuration key at fault (`web.auth.jwt_public_key_path`, ...), when there is one.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            ConfigError::Read { .. } | ConfigError::CryptoProvider => None,
+            ConfigError::Parse { key, .. } => (!key.is_empty()).then_some(key.as_str()),
+            ConfigError::Substitution { key, .. } | ConfigError::Invalid { key, .. } => Some(key),
+            ConfigError::Env { key, .. } | ConfigError::KeyFile { key, .. } => Some(key),
+            ConfigError::NoVerifier => Some("web.auth.enabled"),
+            #[cfg(feature = "jwks")]
+            ConfigError::Jwks { .. } => Some("web.auth.jwks_url"),
+        }
+    }
+
+    pub(crate) fn invalid(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl TaskerConfig {
+    /// Loads the configuration: from `path`, else from the file named by `TASKER_CONFIG_PATH`,
+    /// else the defaults; then applies `${VAR}` substitution and the environment overrides of
+    /// SPEC §4 from the process environment.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
+        let path = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => env("TASKER_CONFIG_PATH")
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
+        };
+        let text = match &path {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Self::from_toml_str(&text, &env)
+    }
+
+    /// Parses a configuration from TOML text, reading variables (for `${VAR}` and the overrides)
+    /// through `env` rather than the process environment, so that tests stay independent.
+    pub fn from_toml_str(
+        toml: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table = toml::from_str(toml).map_err(|source| ConfigError::Parse {
+            key: String::new(),
+            source,
+        })?;
+        let mut path = String::new();
+        for (key, value) in table.iter_mut() {
+            let len = path.len();
+            push_key(&mut path, key);
+            substitute_value(value, &mut path, env)?;
+            path.truncate(len);
+        }
+        let mut config: TaskerConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|err| {
+                let key = err.path().to_string();
+                ConfigError::Parse {
+                    key: if key == "." { String::new() } else { key },
+                    source: err.into_inner(),
+                }
+            })?;
+        config.apply_env_overrides(env)?;
+        Ok(config)
+    }
+
+    fn apply_env_overrides(
+        &mut self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        // An empty variable counts as unset, as in most shells' `${VAR:-...}`.
+        let get = |name: &str| env(name).filter(|v| !v.is_empty());
+        let auth = &mut self.web.auth;
+        if let Some(v) = get("TASKER_WEB_BIND_ADDRESS") {
+            self.web.bind_address = v;
+        }
+        if let Some(v) = get("TASKER_AUTH_ENABLED") {
+            auth.enabled = parse_bool(&v).ok_or_else(|| ConfigError::Env {
+                var: "TASKER_AUTH_ENABLED",
+                key: "web.auth.enabled",
+                problem: "expected true or false".to_owned(),
+            })?;
+        }
+        // The key is one setting in two forms: an override of either form replaces both.
+        if let Some(v) = get("TASKER_JWT_PUBLIC_KEY") {
+            auth.jwt_public_key = v;
+            auth.jwt_public_key_path.clear();
+        }
+        if let Some(v) = get("TASKER_JWT_PUBLIC_KEY_PATH") {
+            if get("TASKER_JWT_PUBLIC_KEY").is_some() {
+                return Err(ConfigError::Env {
+                    var: "TASKER_JWT_PUBLIC_KEY_PATH",
+                    key: "web.auth.jwt_public_key_path",
+                    problem: "TASKER_JWT_PUBLIC_KEY is set too: set only one of them".to_owned(),
+                });
+            }
+            auth.jwt_public_key_path = v;
+            auth.jwt_public_key.clear();
+        }
+        if let Some(v) = get("TASKER_JWKS_URL") {
+            auth.jwks_url = v;
+        }
+        if let Some(v) = get("TASKER_JWT_ISSUER") {
+            auth.jwt_issuer = v;
+        }
+        if let Some(v) = get("TASKER_JWT_AUDIENCE") {
+            auth.jwt_audience = v;
+        }
+        Ok(())
+    }
+
+    /// The configuration as JSON for `GET /config`, with every secret (`key`, `key_sha256`,
+    /// an inline `jwt_public_key`) replaced by `"[REDACTED]"`.
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
+        if let Some(auth) = value
+            .get_mut("web")
+            .and_then(|w| w.get_mut("auth"))
+            .and_then(|a| a.as_object_mut())
+        {
+            if let Some(v) = auth.get_mut("jwt_public_key") {
+                if v.as_str().is_some_and(|s| !s.is_empty()) {
+                    *v = REDACTED.into();
+                }
+            }
+            if let Some(keys) = auth.get_mut("api_keys").and_then(|k| k.as_array_mut()) {
+                for entry in keys.iter_mut().filter_map(|e| e.as_object_mut()) {
+                    for secret in ["key", "key_sha256"] {
+                        if let Some(v) = entry.get_mut(secret) {
+                            if !v.is_null() {
+                                *v = REDACTED.into();
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        value
+    }
+}
+
+fn push_key(path: &mut String, key: &str) {
+    if !path.is_empty() {
+        path.push('.');
+    }
+    path.push_str(key);
+}
+
+fn substitute_value(
+    value: &mut toml::Value,
+    path: &mut String,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), ConfigError> {
+    match value {
+        toml::Value::String(s) => {
+            if s.contains('$') {
+                *s = substitute(s, env).map_err(|problem| ConfigError::Substitution {
+                    key: path.clone(),
+                    problem,
+                })?;
+            }
+        }
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                substitute_value(item, path, env)?;
+                path.truncate(len);
+            }
+        }
+        toml::Value::Table(table) => {
+            for (key, item) in table.iter_mut() {
+                let len = path.len();
+                push_key(path, key);
+                substitute_value(item, path, env)?;
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Expands `${VAR}` and `${VAR:-default}` (the default also applies to an empty variable);
+/// `$${` is a literal `${`. Errors name the variable, never a value.
+pub(crate) fn substitute(
+    input: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut out = String::with_capacity(input.len());
+    let mut rest = input;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos..];
+        if let Some(tail) = after.strip_prefix("$${") {
+            out.push_str("${");
+            rest = tail;
+            continue;
+        }
+        let Some(body_start) = after.strip_prefix("${") else {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        };
+        let Some(end) = body_start.find('}') else {
+            return Err("unterminated `${` (write `$${` for a literal `${`)".to_owned());
+        };
+        let body = &body_start[..end];
+        let (name, default) = match body.split_once(":-") {
+            Some((name, default)) => (name, Some(default)),
+            None => (body, None),
+        };
+        let valid_name = !name.is_empty()
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_name {
+            return Err(format!(
+                "`${{{body}}}` is not a valid substitution (expected ${{NAME}} or ${{NAME:-default}})"
+            ));
+        }
+        match (env(name).filter(|v| !v.is_empty()), default) {
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                return Err(format!(
+                    "environment variable {name} is not set (use ${{{name}:-default}} for a default)"
+                ));
+            }
+        }
+        rest = &body_start[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A bool, or a string holding one (what a `${VAR}` substitution leaves).
+fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum BoolOrString {
+        Bool(bool),
+        String(String),
+    }
+    match BoolOrString::deserialize(d)? {
+        BoolOrString::Bool(b) => Ok(b),
+        BoolOrString::String(s) => parse_bool(&s).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected a boolean, found the string {s:?}"))
+        }),
+    }
+}
+
+/// A non-negative integer, or a string holding one.
+fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrString {
+        Int(i64),
+        String(String),
+    }
+    let n = match IntOrString::deserialize(d)? {
+        IntOrString::Int(n) => n,
+        IntOrString::String(s) => s.trim().parse::<i64>().map_err(|_| {
+            serde::de::Error::custom(format!("expected a whole number, found the string {s:?}"))
+        })?,
+    };
+    u64::try_from(n)
+        .map_err(|_| serde::de::Error::custom(format!("expected a non-negative number, found {n}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn substitution_expands_defaults_and_literals() {
+        let env = |n: &str| (n == "A").then(|| "x".to_owned());
+        assert_eq!(
+            substitute("${A}-${B:-y}-$${A}-$5", &env).unwrap(),
+            "x-y-${A}-$5"
+        );
+    }
+
+    #[test]
+    fn substitution_unset_variable_is_error_naming_it() {
+        let err = substitute("${NOPE}", &no_env).unwrap_err();
+        assert!(err.contains("NOPE"), "{err}");
+    }
+
+    #[test]
+    fn empty_document_gives_defaults() {
+        let config = TaskerConfig::from_toml_str("", &no_env).unwrap();
+        assert_eq!(config, TaskerConfig::default());
+        assert!(!config.web.auth.enabled);
+    }
+
+    #[test]
+    fn unknown_key_error_names_the_key() {
+        let err = TaskerConfig::from_toml_str("[web.auth]\nenabeld = true\n", &no_env).unwrap_err();
+        assert_eq!(err.key(), Some("web.auth.enabeld"), "{err}");
+        assert!(err.to_string().contains("enabeld"), "{err}");
+    }
+}

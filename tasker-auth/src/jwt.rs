@@ -1,0 +1,642 @@
+//! JWT verification: one pass over the token, with the key chosen from configuration.
+//!
+//! The pipeline, cheapest and least trusting first:
+//!
+//! 1. shape: at most 8 KiB, exactly three base64url parts (else `malformed`);
+//! 2. header: parsed into a borrowed struct; `alg` must be in `jwt_allowed_algorithms`; any
+//!    `crit`, and the key-carrying fields `jwk`, `jku`, `x5u`, `x5c`, make the token `invalid`;
+//! 3. signature: checked by jsonwebtoken's crypto provider (aws-lc-rs) with the configured key;
+//! 4. claims: decoded once, borrowed, with the permissions read straight into a
+//!    [`PermissionSet`]; `exp` and `sub` required, `iss`/`aud`/`nbf`/`iat` checked.
+//!
+//! The payload is only parsed after the signature holds, so a forged token is `invalid` whatever
+//! it claims (a forged, "expired" token is not reported as `expired`).
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::{AuthError, AuthMethod, PermissionSet, SecurityContext};
+
+/// Credentials longer than this are refused before any parsing.
+pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
+
+/// Decoded parts up to this size stay on the stack.
+const STACK_BUF: usize = 1024;
+
+/// The set of algorithms a verifier accepts, as a bitmask.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct AlgorithmSet(u16);
+
+impl AlgorithmSet {
+    pub(crate) fn insert(&mut self, alg: Algorithm) {
+        self.0 |= alg_bit(alg);
+    }
+
+    #[inline]
+    pub(crate) fn contains(self, alg: Algorithm) -> bool {
+        self.0 & alg_bit(alg) != 0
+    }
+
+    pub(crate) fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub(crate) fn iter(self) -> impl Iterator<Item = Algorithm> {
+        ALL_ALGORITHMS
+            .iter()
+            .copied()
+            .filter(move |a| self.contains(*a))
+    }
+}
+
+impl fmt::Debug for AlgorithmSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+const ALL_ALGORITHMS: [Algorithm; 12] = [
+    Algorithm::HS256,
+    Algorithm::HS384,
+    Algorithm::HS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::EdDSA,
+];
+
+/// Algorithms added to jsonwebtoken later get no bit, so they can never be allowed.
+const fn alg_bit(alg: Algorithm) -> u16 {
+    let shift = match alg {
+        Algorithm::HS256 => 0,
+        Algorithm::HS384 => 1,
+        Algorithm::HS512 => 2,
+        Algorithm::ES256 => 3,
+        Algorithm::ES384 => 4,
+        Algorithm::RS256 => 5,
+        Algorithm::RS384 => 6,
+        Algorithm::RS512 => 7,
+        Algorithm::PS256 => 8,
+        Algorithm::PS384 => 9,
+        Algorithm::PS512 => 10,
+        Algorithm::EdDSA => 11,
+        _ => return 0,
+    };
+    1 << shift
+}
+
+/// The `alg` names of RFC 7518 this crate knows (exact, case-sensitive).
+pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
+    Some(match name {
+        "HS256" => Algorithm::HS256,
+        "HS384" => Algorithm::HS384,
+        "HS512" => Algorithm::HS512,
+        "ES256" => Algorithm::ES256,
+        "ES384" => Algorithm::ES384,
+        "RS256" => Algorithm::RS256,
+        "RS384" => Algorithm::RS384,
+        "RS512" => Algorithm::RS512,
+        "PS256" => Algorithm::PS256,
+        "PS384" => Algorithm::PS384,
+        "PS512" => Algorithm::PS512,
+        "EdDSA" => Algorithm::EdDSA,
+        _ => return None,
+    })
+}
+
+/// What the claims must satisfy.
+pub(crate) struct ClaimRules {
+    pub(crate) issuer: Option<Arc<str>>,
+    pub(crate) audience: Option<Box<str>>,
+    pub(crate) leeway: u64,
+    pub(crate) permissions_claim: Box<str>,
+    pub(crate) strict: bool,
+}
+
+impl fmt::Debug for ClaimRules {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClaimRules")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("leeway", &self.leeway)
+            .field("permissions_claim", &self.permissions_claim)
+            .field("strict", &self.strict)
+            .finish()
+    }
+}
+
+/// A token split into its parts, its header checked.
+#[derive(Debug)]
+pub(crate) struct ParsedToken<'t> {
+    /// `header.payload`: what the signature covers.
+    message: &'t str,
+    payload: &'t str,
+    signature: &'t str,
+    pub(crate) alg: Algorithm,
+    /// Only filled when asked for (JWKS), so static-key verification does not allocate it.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) kid: Option<String>,
+}
+
+/// Splits the token and checks its header. `want_kid` copies out the `kid`.
+pub(crate) fn parse_token(
+    token: &str,
+    allowed: AlgorithmSet,
+    want_kid: bool,
+) -> Result<ParsedToken<'_>, AuthError> {
+    if token.len() > MAX_CREDENTIAL_BYTES {
+        return Err(AuthError::malformed("token longer than 8 KiB"));
+    }
+    let mut parts = token.splitn(4, '.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(AuthError::malformed(
+            "token is not three dot-separated parts",
+        ));
+    };
+    if header.is_empty() || payload.is_empty() {
+        return Err(AuthError::malformed("empty token part"));
+    }
+    if !is_base64url(header) || !is_base64url(payload) || !is_base64url(signature) {
+        return Err(AuthError::malformed("token part is not base64url"));
+    }
+    let message = &token[..header.len() + 1 + payload.len()];
+
+    let (alg, kid) = with_decoded(header, |bytes| {
+        let raw: RawHeader<'_> = serde_json::from_slice(bytes)
+            .map_err(|_| AuthError::malformed("token header is not a JSON object"))?;
+        let alg = parse_algorithm(&raw.alg)
+            .filter(|a| allowed.contains(*a))
+            .ok_or(AuthError::invalid("alg not allowed"))?;
+        if raw.crit.is_some() {
+            return Err(AuthError::invalid("crit header parameter not supported"));
+        }
+        if raw.b64 == Some(false) {
+            return Err(AuthError::invalid(
+                "unencoded payload (b64=false) not supported",
+            ));
+        }
+        if raw.jwk.is_some() || raw.jku.is_some() || raw.x5u.is_some() || raw.x5c.is_some() {
+            return Err(AuthError::invalid(
+                "token header names its own key (jwk/jku/x5u/x5c)",
+            ));
+        }
+        let kid = if want_kid {
+            raw.kid.map(Cow::into_owned)
+        } else {
+            None
+        };
+        Ok((alg, kid))
+    })?;
+    if signature.is_empty() {
+        return Err(AuthError::invalid("token has no signature"));
+    }
+    Ok(ParsedToken {
+        message,
+        payload,
+        signature,
+        alg,
+        kid,
+    })
+}
+
+/// Checks the signature with `key`, then the claims, and builds the caller's context.
+pub(crate) fn verify_token(
+    token: &ParsedToken<'_>,
+    key: &DecodingKey,
+    rules: &ClaimRules,
+) -> Result<SecurityContext, AuthError> {
+    match jsonwebtoken::crypto::verify(token.signature, token.message.as_bytes(), key, token.alg) {
+        Ok(true) => {}
+        Ok(false) => return Err(AuthError::invalid("bad signature")),
+        Err(e) => {
+            return Err(match e.kind() {
+                jsonwebtoken::errors::ErrorKind::Base64(_) => {
+                    AuthError::malformed("signature is not base64url")
+                }
+                _ => AuthError::invalid("key does not fit the token's alg"),
+            });
+        }
+    }
+    with_decoded(token.payload, |bytes| check_claims(bytes, rules))
+}
+
+fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, AuthError> {
+    let seed = ClaimsSeed {
+        permissions_claim: &rules.permissions_claim,
+        audience: rules.audience.as_deref(),
+    };
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let claims = seed
+        .deserialize(&mut de)
+        .and_then(|c| de.end().map(|()| c))
+        .map_err(|e| {
+            if e.is_data() {
+                AuthError::invalid("a claim has the wrong type or appears twice")
+            } else {
+                AuthError::malformed("token payload is not a JSON object")
+            }
+        })?;
+
+    let now = unix_now();
+    let leeway = rules.leeway as i64;
+    let Some(exp) = claims.exp else {
+        return Err(AuthError::invalid("missing exp"));
+    };
+    let sub = match claims.sub {
+        Some(s) if !s.is_empty() => s,
+        _ => return Err(AuthError::invalid("missing sub")),
+    };
+    if let Some(expected) = &rules.issuer {
+        if claims.iss.as_deref() != Some(&**expected) {
+            return Err(AuthError::invalid("wrong or missing iss"));
+        }
+    }
+    if rules.audience.is_some() && !claims.aud_matches {
+        return Err(AuthError::invalid("wrong or missing aud"));
+    }
+    if claims
+        .nbf
+        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
+    {
+        return Err(AuthError::invalid("nbf in the future"));
+    }
+    if claims
+        .iat
+        .is_some_and(|iat| iat > now.saturating_add(leeway))
+    {
+        return Err(AuthError::invalid("iat in the future"));
+    }
+    if !claims.unknown.is_empty() {
+        if rules.strict {
+            return Err(AuthError::invalid("unknown permission (strict_validation)"));
+        }
+        tracing::info!(
+            subject = &*sub,
+            unknown = ?claims.unknown,
+            "ignoring unknown permissions in token (strict_validation = false)"
+        );
+    }
+    if now > exp.saturating_add(leeway) {
+        return Err(AuthError::Expired);
+    }
+    let issuer = match (&rules.issuer, claims.iss) {
+        (Some(configured), _) => configured.clone(),
+        (None, Some(iss)) => Arc::from(&*iss),
+        (None, None) => Arc::from(""),
+    };
+    let expires_at = u64::try_from(exp)
+        .ok()
+        .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
+    Ok(SecurityContext::new(
+        Arc::<str>::from(&*sub),
+        AuthMethod::Jwt { issuer },
+        claims.permissions,
+        expires_at,
+    ))
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn is_base64url(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Decodes a base64url part (on the stack when small) and hands the bytes to `f`.
+fn with_decoded<T>(
+    part: &str,
+    f: impl FnOnce(&[u8]) -> Result<T, AuthError>,
+) -> Result<T, AuthError> {
+    let bad = |_| AuthError::malformed("token part is not base64url");
+    if part.len() / 4 * 3 + 3 <= STACK_BUF {
+        let mut buf = [0u8; STACK_BUF];
+        let n = URL_SAFE_NO_PAD
+            .decode_slice(part, &mut buf)
+            .map_err(|_| bad(()))?;
+        f(&buf[..n])
+    } else {
+        let bytes = URL_SAFE_NO_PAD.decode(part).map_err(|_| bad(()))?;
+        f(&bytes)
+    }
+}
+
+#[derive(Deserialize)]
+struct RawHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
+    #[serde(default)]
+    b64: Option<bool>,
+    #[serde(default)]
+    jwk: Option<IgnoredAny>,
+    #[serde(default)]
+    jku: Option<IgnoredAny>,
+    #[serde(default)]
+    x5u: Option<IgnoredAny>,
+    #[serde(default)]
+    x5c: Option<IgnoredAny>,
+}
+
+/// The claims we read, borrowed from the decoded payload.
+struct Claims<'a> {
+    sub: Option<Cow<'a, str>>,
+    iss: Option<Cow<'a, str>>,
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    aud_matches: bool,
+    permissions: PermissionSet,
+    unknown: Vec<String>,
+}
+
+struct ClaimsSeed<'r> {
+    permissions_claim: &'r str,
+    audience: Option<&'r str>,
+}
+
+impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
+    type Value = Claims<'de>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ClaimsSeed<'_> {
+    type Value = Claims<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object of claims")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut claims = Claims {
+            sub: None,
+            iss: None,
+            exp: None,
+            nbf: None,
+            iat: None,
+            aud_matches: false,
+            permissions: PermissionSet::EMPTY,
+            unknown: Vec::new(),
+        };
+        let (mut seen_aud, mut seen_perms) = (false, false);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let dup = || de::Error::custom("duplicate claim");
+            match &*key {
+                "sub" => {
+                    if claims.sub.is_some() {
+                        return Err(dup());
+                    }
+                    claims.sub = Some(map.next_value::<CowStr<'de>>()?.0);
+                }
+                "iss" => {
+                    if claims.iss.is_some() {
+                        return Err(dup());
+                    }
+                    claims.iss = Some(map.next_value::<CowStr<'de>>()?.0);
+                }
+                "exp" | "nbf" | "iat" => {
+                    let slot = match &*key {
+                        "exp" => &mut claims.exp,
+                        "nbf" => &mut claims.nbf,
+                        _ => &mut claims.iat,
+                    };
+                    if slot.is_some() {
+                        return Err(dup());
+                    }
+                    *slot = Some(map.next_value::<NumericDate>()?.0);
+                }
+                "aud" => {
+                    if seen_aud {
+                        return Err(dup());
+                    }
+                    seen_aud = true;
+                    claims.aud_matches = map.next_value_seed(AudSeed(self.audience))?;
+                }
+                k if k == self.permissions_claim => {
+                    if seen_perms {
+                        return Err(dup());
+                    }
+                    seen_perms = true;
+                    map.next_value_seed(PermsSeed(&mut claims.permissions, &mut claims.unknown))?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(claims)
+    }
+}
+
+/// A string claim, borrowed when it has no escapes.
+struct CowStr<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for CowStr<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CowStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): seconds since the epoch, integer or not.
+struct NumericDate(i64);
+
+impl<'de> Deserialize<'de> for NumericDate {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = NumericDate;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of seconds")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(NumericDate(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(NumericDate(i64::try_from(v).unwrap_or(i64::MAX)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                if v.is_finite() {
+                    // `as` saturates, which is what an absurd date should do.
+                    Ok(NumericDate(v.floor() as i64))
+                } else {
+                    Err(E::custom("not a finite number"))
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `aud`: a string or an array of strings; the value is whether it holds the expected audience.
+struct AudSeed<'r>(Option<&'r str>);
+
+impl<'de> DeserializeSeed<'de> for AudSeed<'_> {
+    type Value = bool;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<bool, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for AudSeed<'_> {
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
+        Ok(self.0 == Some(v))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<bool, A::Error> {
+        let mut found = false;
+        while let Some(CowStr(aud)) = seq.next_element::<CowStr<'de>>()? {
+            found |= self.0 == Some(&*aud);
+        }
+        Ok(found)
+    }
+}
+
+/// The permissions claim: an array of strings, or one space-separated string (`scope`, `scp`).
+struct PermsSeed<'c>(&'c mut PermissionSet, &'c mut Vec<String>);
+
+impl PermsSeed<'_> {
+    fn grant(&mut self, s: &str) {
+        let parsed = PermissionSet::parse_grants(std::iter::once(s));
+        *self.0 = self.0.union(parsed.permissions);
+        self.1.extend(parsed.unknown);
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for PermsSeed<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for PermsSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array of strings or a space-separated string")
+    }
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        for s in v.split_ascii_whitespace() {
+            self.grant(s);
+        }
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(CowStr(s)) = seq.next_element::<CowStr<'de>>()? {
+            self.grant(&s);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all() -> AlgorithmSet {
+        let mut set = AlgorithmSet::default();
+        for a in ALL_ALGORITHMS {
+            set.insert(a);
+        }
+        set
+    }
+
+    fn b64(s: &str) -> String {
+        URL_SAFE_NO_PAD.encode(s)
+    }
+
+    #[test]
+    fn header_with_jku_is_invalid() {
+        let token = format!(
+            "{}.{}.c2ln",
+            b64(r#"{"alg":"RS256","jku":"https://evil.example/jwks"}"#),
+            b64("{}")
+        );
+        let err = parse_token(&token, all(), false).unwrap_err();
+        assert_eq!(err.reason(), crate::FailureReason::Invalid);
+    }
+
+    #[test]
+    fn four_parts_is_malformed() {
+        let err = parse_token("a.b.c.d", all(), false).unwrap_err();
+        assert_eq!(err.reason(), crate::FailureReason::Malformed);
+    }
+
+    #[test]
+    fn scope_string_and_array_grant_permissions() {
+        let rules = ClaimRules {
+            issuer: None,
+            audience: None,
+            leeway: 0,
+            permissions_claim: "scope".into(),
+            strict: true,
+        };
+        let exp = unix_now() + 60;
+        let ctx = check_claims(
+            format!(r#"{{"sub":"a","exp":{exp},"scope":"tasks:read  dlq:*"}}"#).as_bytes(),
+            &rules,
+        )
+        .unwrap();
+        assert!(ctx.has(crate::Permission::TasksRead));
+        assert!(ctx.has(crate::Permission::DlqStats));
+        assert!(!ctx.has(crate::Permission::TasksCreate));
+    }
+
+    #[test]
+    fn duplicate_claim_is_invalid() {
+        let rules = ClaimRules {
+            issuer: None,
+            audience: None,
+            leeway: 0,
+            permissions_claim: "permissions".into(),
+            strict: true,
+        };
+        let exp = unix_now() + 60;
+        let err = check_claims(
+            format!(r#"{{"sub":"a","exp":{exp},"sub":"b"}}"#).as_bytes(),
+            &rules,
+        )
+        .unwrap_err();
+        assert_eq!(err.reason(), crate::FailureReason::Invalid);
+    }
+}
