@@ -733,3 +733,175 @@ fn jwks_file_keys_verify_tokens() {
         Err(JwksError::InvalidSet(_))
     ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// `tasker_auth::keys` output (what `tasker-ctl auth generate-keys` writes) is a usable set.
+
+#[tokio::test]
+async fn generated_jwks_json_files_are_accepted_for_every_algorithm() {
+    use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
+    for alg in [
+        KeyAlgorithm::Rs256 { bits: 2048 },
+        KeyAlgorithm::Es256,
+        KeyAlgorithm::EdDsa,
+    ] {
+        let pair = KeyPair::generate(alg).unwrap();
+        let store = JwksKeyStore::from_jwks_json(&pair.jwks_json(), &[pair.algorithm()]).unwrap();
+        let key = store.key(pair.kid()).await.unwrap();
+        assert_eq!(key.alg, Some(pair.algorithm()));
+        let token = pair
+            .mint(&TokenRequest {
+                subject: "ci".to_owned(),
+                permissions: vec!["tasks:read".to_owned()],
+                issuer: "tasker-core".to_owned(),
+                audience: "tasker-api".to_owned(),
+                ttl: Duration::from_secs(60),
+                kid: None,
+            })
+            .unwrap();
+        let mut validation = Validation::new(pair.algorithm());
+        validation.set_audience(&["tasker-api"]);
+        let decoded =
+            jsonwebtoken::decode::<Value>(&token, &key.decoding_key, &validation).unwrap();
+        assert_eq!(decoded.claims["sub"], "ci");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the real middleware, in JWKS mode.
+
+mod middleware {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::routing::get;
+    use http::{Request, StatusCode};
+    use http_body_util::BodyExt as _;
+    use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
+    use tasker_auth::{AuthConfig, JwtVerificationMethod, SecurityContext, SecurityService};
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    #[tasker_auth::requires(tasks:list)]
+    async fn list_tasks(ctx: SecurityContext) -> String {
+        ctx.subject().to_owned()
+    }
+
+    fn config(idp: &Idp) -> AuthConfig {
+        let mut cfg = AuthConfig::new();
+        cfg.enabled = true;
+        cfg.jwt_verification_method = JwtVerificationMethod::Jwks;
+        cfg.jwks_url = idp.url();
+        cfg.jwks_url_allow_http = true;
+        cfg.jwt_allowed_algorithms = vec!["EdDSA".to_owned(), "ES256".to_owned()];
+        cfg
+    }
+
+    fn app(service: &SecurityService) -> Router {
+        Router::new()
+            .route("/v1/tasks", get(list_tasks))
+            .route_layer(service.layer())
+    }
+
+    fn token(pair: &KeyPair, kid: Option<&str>) -> String {
+        pair.mint(&TokenRequest {
+            subject: "svc-reporting".to_owned(),
+            permissions: vec!["tasks:list".to_owned()],
+            issuer: "tasker-core".to_owned(),
+            audience: "tasker-api".to_owned(),
+            ttl: Duration::from_secs(300),
+            kid: kid.map(str::to_owned),
+        })
+        .unwrap()
+    }
+
+    fn set_of(pairs: &[&KeyPair]) -> Vec<u8> {
+        let keys: Vec<Value> = pairs.iter().map(|p| p.jwk()).collect();
+        serde_json::to_vec(&json!({ "keys": keys })).unwrap()
+    }
+
+    /// Status, `error.reason`, `x-auth-failure-reason` and `WWW-Authenticate` of a request.
+    async fn call(app: &Router, token: &str) -> (StatusCode, String, String, String) {
+        let request = Request::get("/v1/tasks")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        let (failure, challenge) = (header("x-auth-failure-reason"), header("www-authenticate"));
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        let reason = if status == StatusCode::OK {
+            String::from_utf8(body.to_vec()).unwrap()
+        } else {
+            let json: Value = serde_json::from_slice(&body).unwrap();
+            json["error"]["reason"].as_str().unwrap().to_owned()
+        };
+        (status, reason, failure, challenge)
+    }
+
+    fn assert_invalid(outcome: (StatusCode, String, String, String)) {
+        let (status, reason, failure, challenge) = outcome;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(reason, "invalid");
+        assert_eq!(failure, "invalid");
+        assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    }
+
+    #[tokio::test]
+    async fn jwks_mode_accepts_a_token_signed_by_a_served_key() {
+        let pair = KeyPair::generate(KeyAlgorithm::EdDsa).unwrap();
+        let idp = Idp::start(Reply::Set(set_of(&[&pair]))).await;
+        let service = SecurityService::from_config(&config(&idp)).unwrap();
+        let app = app(&service);
+        let (status, subject, ..) = call(&app, &token(&pair, None)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(subject, "svc-reporting");
+    }
+
+    #[tokio::test]
+    async fn jwks_mode_unknown_kid_is_401_invalid() {
+        let pair = KeyPair::generate(KeyAlgorithm::Es256).unwrap();
+        let idp = Idp::start(Reply::Set(set_of(&[&pair]))).await;
+        let service = SecurityService::from_config(&config(&idp)).unwrap();
+        let app = app(&service);
+        assert_eq!(call(&app, &token(&pair, None)).await.0, StatusCode::OK);
+
+        assert_invalid(call(&app, &token(&pair, Some("not-in-the-set"))).await);
+        // A key the IdP does not serve, under a kid it does: the signature fails.
+        let foreign = KeyPair::generate(KeyAlgorithm::Es256).unwrap();
+        assert_invalid(call(&app, &token(&foreign, Some(pair.kid()))).await);
+    }
+
+    #[tokio::test]
+    async fn jwks_mode_idp_down_at_startup_is_401_invalid() {
+        let pair = KeyPair::generate(KeyAlgorithm::EdDsa).unwrap();
+        let idp = Idp::start(Reply::Status(503)).await;
+        let service = SecurityService::from_config(&config(&idp)).unwrap();
+        assert_invalid(call(&app(&service), &token(&pair, None)).await);
+    }
+
+    #[tokio::test]
+    async fn jwks_mode_idp_down_past_max_stale_is_401_invalid() {
+        let pair = KeyPair::generate(KeyAlgorithm::EdDsa).unwrap();
+        let idp = Idp::start(Reply::Set(set_of(&[&pair]))).await;
+        let mut cfg = config(&idp);
+        cfg.jwks_refresh_interval_seconds = 1;
+        cfg.jwks_max_stale_seconds = 0;
+        let service = SecurityService::from_config(&cfg).unwrap();
+        let app = app(&service);
+        let token = token(&pair, None);
+        assert_eq!(call(&app, &token).await.0, StatusCode::OK);
+        let served = Instant::now();
+
+        idp.set(Reply::Status(503));
+        tokio::time::sleep_until((served + Duration::from_millis(1300)).into()).await;
+        assert_invalid(call(&app, &token).await);
+    }
+}

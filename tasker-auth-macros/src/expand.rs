@@ -32,7 +32,10 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     let guard: FnArg = syn::parse_quote_spanned! {span=>
         _: ::tasker_auth::__private::Require<{ ::tasker_auth::Permission::#variant as u8 }>
     };
-    let at = usize::from(matches!(handler.sig.inputs.first(), Some(FnArg::Receiver(_))));
+    let at = usize::from(matches!(
+        handler.sig.inputs.first(),
+        Some(FnArg::Receiver(_))
+    ));
     handler.sig.inputs.insert(at, guard);
 
     let mut documented = false;

@@ -238,11 +238,20 @@ mod tests {
     #[test]
     fn missing_entries_are_added() {
         let out = rewritten(quote!(post, path = "/v1/tasks"));
-        assert!(out.starts_with("post , path = \"/v1/tasks\" , responses ("), "{out}");
+        assert!(
+            out.starts_with("post , path = \"/v1/tasks\" , responses ("),
+            "{out}"
+        );
         assert!(out.contains("status = 401"), "{out}");
         assert!(out.contains("status = 403"), "{out}");
-        assert!(out.contains("security ((\"bearer_auth\" = []) , (\"api_key_auth\" = []) ,)"), "{out}");
-        assert!(out.contains("extensions ((\"x-required-permission\" = json ! (\"tasks:create\")))"), "{out}");
+        assert!(
+            out.contains("security ((\"bearer_auth\" = []) , (\"api_key_auth\" = []) ,)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("extensions ((\"x-required-permission\" = json ! (\"tasks:create\")))"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -250,7 +259,10 @@ mod tests {
         let out = rewritten(quote!(
             post,
             path = "/v1/tasks",
-            responses((status = 201, description = "created"), (status = StatusCode::FORBIDDEN, description = "no")),
+            responses(
+                (status = 201, description = "created"),
+                (status = StatusCode::FORBIDDEN, description = "no")
+            ),
             security(("bearer_auth" = [])),
             extensions(("x-owner" = json!("team-a"))),
         ));
@@ -258,14 +270,16 @@ mod tests {
         assert_eq!(out.matches("403").count(), 0, "{out}");
         assert_eq!(out.matches("bearer_auth").count(), 1, "{out}");
         assert_eq!(out.matches("api_key_auth").count(), 1, "{out}");
-        assert!(out.contains("(\"x-owner\" = json ! (\"team-a\")) , (\"x-required-permission\""), "{out}");
+        assert!(
+            out.contains("(\"x-owner\" = json ! (\"team-a\")) , (\"x-required-permission\""),
+            "{out}"
+        );
         assert_eq!(out.matches("responses").count(), 1, "{out}");
     }
 
     #[test]
     fn own_extension_is_rejected() {
-        let mut attr: Attribute =
-            syn::parse_quote!(#[utoipa::path(get, extensions(("x-required-permission" = json!("x"))))]);
+        let mut attr: Attribute = syn::parse_quote!(#[utoipa::path(get, extensions(("x-required-permission" = json!("x"))))]);
         let err = rewrite(&mut attr, Permission::TasksRead, Span::call_site()).unwrap_err();
         assert!(err.to_string().contains("remove it"));
     }

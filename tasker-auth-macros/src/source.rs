@@ -194,7 +194,9 @@ fn skip_token(bytes: &[u8], i: usize) -> usize {
     }
     if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
         let mut j = i + 1;
-        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] >= 0x80) {
+        while j < bytes.len()
+            && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_' || bytes[j] >= 0x80)
+        {
             j += 1;
         }
         return j;
@@ -215,7 +217,14 @@ fn skip_string(bytes: &[u8], mut i: usize) -> usize {
 
 fn skip_raw_string(bytes: &[u8], mut i: usize, hashes: usize) -> usize {
     while i < bytes.len() {
-        if bytes[i] == b'"' && bytes[i + 1..].iter().take(hashes).filter(|&&b| b == b'#').count() == hashes {
+        if bytes[i] == b'"'
+            && bytes[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&b| b == b'#')
+                .count()
+                == hashes
+        {
             return i + 1 + hashes;
         }
         i += 1;

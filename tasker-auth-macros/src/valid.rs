@@ -159,7 +159,10 @@ pub(crate) fn utoipa_order(permission: Option<Permission>) -> syn::Result<()> {
 }
 
 /// The candidate nearest to `written` if it is a plausible typo of it.
-fn closest<T: Copy>(written: &str, candidates: impl Iterator<Item = (&'static str, T)>) -> Option<T> {
+fn closest<T: Copy>(
+    written: &str,
+    candidates: impl Iterator<Item = (&'static str, T)>,
+) -> Option<T> {
     let limit = (written.len() / 3).clamp(1, 3);
     candidates
         .map(|(name, value)| (distance(written, name), value))
@@ -190,7 +193,10 @@ fn unraw(ident: &Ident) -> String {
 }
 
 fn join_quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {
-    items.map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+    items
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]

@@ -43,13 +43,13 @@ mod error;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
+#[cfg(feature = "keys")]
+pub mod keys;
 mod layer;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod permission_set;
 mod service;
-#[cfg(feature = "keys")]
-pub mod keys;
 
 pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
