@@ -220,6 +220,8 @@ struct State {
     keys: HashMap<String, Arc<JwksKey>>,
     last_success: Option<Instant>,
     last_fetch_started: Option<Instant>,
+    /// A fetch is running (it holds the fetch lock).
+    fetching: bool,
     last_fetch_finished: Option<Instant>,
     consecutive_failures: u32,
     /// Fetches finished (successfully or not): tells a waiter whether one completed meanwhile.
@@ -297,7 +299,12 @@ impl JwksKeyStore {
     pub async fn key(&self, kid: &str) -> Result<Arc<JwksKey>, JwksError> {
         let seen = match self.inner.lookup(kid) {
             Lookup::Found(key) => return Ok(key),
-            Lookup::Miss { completed_fetches } => completed_fetches,
+            Lookup::Miss {
+                completed_fetches,
+                worth_waiting: true,
+            } => completed_fetches,
+            // In the cooldown with no fetch running: answer without queueing on the lock.
+            Lookup::Miss { .. } => return Err(self.inner.miss_error()),
         };
         let Source::Remote(remote) = &self.inner.source else {
             return Err(JwksError::UnknownKid);
@@ -319,10 +326,7 @@ impl JwksKeyStore {
         }
         match self.inner.lookup(kid) {
             Lookup::Found(key) => Ok(key),
-            Lookup::Miss { .. } if self.inner.is_fresh(Instant::now()) => {
-                Err(JwksError::UnknownKid)
-            }
-            Lookup::Miss { .. } => Err(JwksError::Unavailable),
+            Lookup::Miss { .. } => Err(self.inner.miss_error()),
         }
     }
 
@@ -375,7 +379,11 @@ impl JwksKeyStore {
 
 enum Lookup {
     Found(Arc<JwksKey>),
-    Miss { completed_fetches: u64 },
+    Miss {
+        completed_fetches: u64,
+        /// A fetch is running, or the cooldown allows one.
+        worth_waiting: bool,
+    },
 }
 
 impl Inner {
@@ -395,13 +403,29 @@ impl Inner {
         {
             return Lookup::Found(Arc::clone(key));
         }
+        let worth_waiting = match &self.source {
+            Source::Static => false,
+            Source::Remote(remote) => {
+                state.fetching
+                    || state.last_fetch_started.is_none_or(|started| {
+                        now.saturating_duration_since(started)
+                            >= remote.settings.min_refresh_interval
+                    })
+            }
+        };
         Lookup::Miss {
             completed_fetches: state.completed_fetches,
+            worth_waiting,
         }
     }
 
-    fn is_fresh(&self, now: Instant) -> bool {
-        self.state_is_fresh(&self.read(), now)
+    /// Why a key cannot be had: a fresh set without it, or no fresh set at all.
+    fn miss_error(&self) -> JwksError {
+        if self.state_is_fresh(&self.read(), Instant::now()) {
+            JwksError::UnknownKid
+        } else {
+            JwksError::Unavailable
+        }
     }
 
     /// Cached keys are served until `refresh_interval + max_stale` after the last success.
@@ -442,7 +466,11 @@ impl Inner {
             return Ok(self.read().keys.len());
         };
         remote.fetches.fetch_add(1, Ordering::Relaxed);
-        self.write().last_fetch_started = Some(Instant::now());
+        {
+            let mut state = self.write();
+            state.last_fetch_started = Some(Instant::now());
+            state.fetching = true;
+        }
         let result = match tokio::time::timeout(remote.settings.fetch_timeout, remote.fetch()).await
         {
             Ok(body) => body.and_then(|body| {
@@ -454,6 +482,7 @@ impl Inner {
         let mut state = self.write();
         state.completed_fetches += 1;
         state.last_fetch_finished = Some(now);
+        state.fetching = false;
         match result {
             Ok(keys) => {
                 let count = keys.len();
