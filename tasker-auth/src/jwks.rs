@@ -272,7 +272,7 @@ impl JwksKeyStore {
     /// It never fetches nor expires. Needs no runtime.
     ///
     /// Unusable entries are skipped; a set that is not JSON, not a JWK set or holds no usable key
-    /// is an [`JwksError::InvalidSet`].
+    /// is a [`JwksError::InvalidSet`].
     pub fn from_jwks_json(json: &str, allowed_algorithms: &[Algorithm]) -> Result<Self, JwksError> {
         let keys = parse_set(json.as_bytes(), allowed_algorithms)
             .map_err(|e| JwksError::InvalidSet(e.to_string()))?;
