@@ -93,6 +93,8 @@
 
 mod api_key;
 mod authorize;
+#[cfg(feature = "client")]
+pub mod client;
 mod config;
 mod context;
 mod error;

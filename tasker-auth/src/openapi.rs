@@ -34,7 +34,9 @@
 //!
 //! #[utoipa::path(get, path = "/oops", responses((status = 200)))]
 //! async fn oops() -> &'static str { "oops" }
-//! let err = ProtectedRoutes::<()>::new(&security).routes(routes!(oops)).build().unwrap_err();
+//! let Err(err) = ProtectedRoutes::<()>::new(&security).routes(routes!(oops)).build() else {
+//!     panic!("a handler without #[requires] cannot be built into the protected router");
+//! };
 //! assert_eq!(err.to_string(), "GET /oops is a protected route without a permission: annotate its handler with #[requires(resource:action)]");
 //! # let _ = unguarded;
 //! ```
