@@ -470,18 +470,18 @@ impl TaskerConfig {
             .and_then(|w| w.get_mut("auth"))
             .and_then(|a| a.as_object_mut())
         {
-            if let Some(v) = auth.get_mut("jwt_public_key") {
-                if v.as_str().is_some_and(|s| !s.is_empty()) {
-                    *v = REDACTED.into();
-                }
+            if let Some(v) = auth.get_mut("jwt_public_key")
+                && v.as_str().is_some_and(|s| !s.is_empty())
+            {
+                *v = REDACTED.into();
             }
             if let Some(keys) = auth.get_mut("api_keys").and_then(|k| k.as_array_mut()) {
                 for entry in keys.iter_mut().filter_map(|e| e.as_object_mut()) {
                     for secret in ["key", "key_sha256"] {
-                        if let Some(v) = entry.get_mut(secret) {
-                            if !v.is_null() {
-                                *v = REDACTED.into();
-                            }
+                        if let Some(v) = entry.get_mut(secret)
+                            && !v.is_null()
+                        {
+                            *v = REDACTED.into();
                         }
                     }
                 }
@@ -504,13 +504,11 @@ fn substitute_value(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<(), ConfigError> {
     match value {
-        toml::Value::String(s) => {
-            if s.contains('$') {
-                *s = substitute(s, env).map_err(|problem| ConfigError::Substitution {
-                    key: path.clone(),
-                    problem,
-                })?;
-            }
+        toml::Value::String(s) if s.contains('$') => {
+            *s = substitute(s, env).map_err(|problem| ConfigError::Substitution {
+                key: path.clone(),
+                problem,
+            })?;
         }
         toml::Value::Array(items) => {
             for (i, item) in items.iter_mut().enumerate() {

@@ -5,7 +5,9 @@
 //! 1. shape: at most 8 KiB, exactly three base64url parts (else `malformed`);
 //! 2. header: parsed into a borrowed struct; `alg` must be in `jwt_allowed_algorithms`; any
 //!    `crit`, and the key-carrying fields `jwk`, `jku`, `x5u`, `x5c`, make the token `invalid`;
-//! 3. signature: checked by jsonwebtoken's crypto provider (aws-lc-rs) with the configured key;
+//! 3. signature: checked with aws-lc-rs (the backend of jsonwebtoken's `aws_lc_rs` provider):
+//!    a static key is parsed once per allowed algorithm at start-up; a JWK-set key goes through
+//!    `jsonwebtoken::crypto::verify`;
 //! 4. claims: decoded once, borrowed, with the permissions read straight into a
 //!    [`PermissionSet`]; `exp` and `sub` required, `iss`/`aud`/`nbf`/`iat` checked.
 //!
@@ -17,6 +19,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey};
@@ -80,7 +83,21 @@ const ALL_ALGORITHMS: [Algorithm; 12] = [
 
 /// Algorithms added to jsonwebtoken later get no bit, so they can never be allowed.
 const fn alg_bit(alg: Algorithm) -> u16 {
-    let shift = match alg {
+    match alg_index_checked(alg) {
+        Some(i) => 1 << i,
+        None => 0,
+    }
+}
+
+/// The slot of an algorithm in a [`StaticKey`]: 0..12, or 12 (always empty) for one this crate
+/// does not know.
+#[inline]
+fn alg_index(alg: Algorithm) -> usize {
+    alg_index_checked(alg).map_or(12, usize::from)
+}
+
+const fn alg_index_checked(alg: Algorithm) -> Option<u8> {
+    Some(match alg {
         Algorithm::HS256 => 0,
         Algorithm::HS384 => 1,
         Algorithm::HS512 => 2,
@@ -93,9 +110,8 @@ const fn alg_bit(alg: Algorithm) -> u16 {
         Algorithm::PS384 => 9,
         Algorithm::PS512 => 10,
         Algorithm::EdDSA => 11,
-        _ => return 0,
-    };
-    1 << shift
+        _ => return None,
+    })
 }
 
 /// The `alg` names of RFC 7518 this crate knows (exact, case-sensitive).
@@ -214,7 +230,9 @@ pub(crate) fn parse_token(
     })
 }
 
-/// Checks the signature with `key`, then the claims, and builds the caller's context.
+/// Checks the signature with a key of the JWK set (through jsonwebtoken's crypto provider),
+/// then the claims.
+#[cfg_attr(not(feature = "jwks"), allow(dead_code))]
 pub(crate) fn verify_token(
     token: &ParsedToken<'_>,
     key: &DecodingKey,
@@ -233,6 +251,67 @@ pub(crate) fn verify_token(
         }
     }
     with_decoded(token.payload, |bytes| check_claims(bytes, rules))
+}
+
+/// The static key, parsed once per allowed algorithm at start-up, so that a request pays for the
+/// signature check alone (no key parsing, no allocation).
+pub(crate) struct StaticKey {
+    by_alg: [Option<ParsedPublicKey>; 13],
+}
+
+impl StaticKey {
+    /// Parses `der` (as jsonwebtoken's `DecodingKey` holds it) for each allowed algorithm.
+    pub(crate) fn new(der: &[u8], allowed: AlgorithmSet) -> Result<Self, &'static str> {
+        let mut by_alg: [Option<ParsedPublicKey>; 13] = Default::default();
+        for alg in allowed.iter() {
+            let parsed = ParsedPublicKey::new(verification_algorithm(alg)?, der)
+                .map_err(|_| "the key does not fit the algorithm")?;
+            by_alg[alg_index(alg)] = Some(parsed);
+        }
+        Ok(StaticKey { by_alg })
+    }
+
+    /// Checks the signature, then the claims.
+    #[inline]
+    pub(crate) fn verify_token(
+        &self,
+        token: &ParsedToken<'_>,
+        rules: &ClaimRules,
+    ) -> Result<SecurityContext, AuthError> {
+        let key = self.by_alg[alg_index(token.alg)]
+            .as_ref()
+            .ok_or(AuthError::invalid("alg not allowed"))?;
+        with_decoded(token.signature, |signature| {
+            key.verify_sig(token.message.as_bytes(), signature)
+                .map_err(|_| AuthError::invalid("bad signature"))
+        })?;
+        with_decoded(token.payload, |bytes| check_claims(bytes, rules))
+    }
+}
+
+/// The aws-lc-rs algorithm jsonwebtoken's `aws_lc_rs` provider uses for `alg`.
+fn verification_algorithm(
+    alg: Algorithm,
+) -> Result<&'static dyn VerificationAlgorithm, &'static str> {
+    use aws_lc_rs::signature as sig;
+    Ok(match alg {
+        Algorithm::RS256 => &sig::RSA_PKCS1_2048_8192_SHA256,
+        Algorithm::RS384 => &sig::RSA_PKCS1_2048_8192_SHA384,
+        Algorithm::RS512 => &sig::RSA_PKCS1_2048_8192_SHA512,
+        Algorithm::PS256 => &sig::RSA_PSS_2048_8192_SHA256,
+        Algorithm::PS384 => &sig::RSA_PSS_2048_8192_SHA384,
+        Algorithm::PS512 => &sig::RSA_PSS_2048_8192_SHA512,
+        Algorithm::ES256 => &sig::ECDSA_P256_SHA256_FIXED,
+        Algorithm::ES384 => &sig::ECDSA_P384_SHA384_FIXED,
+        Algorithm::EdDSA => &sig::ED25519,
+        _ => return Err("no public-key algorithm"),
+    })
+}
+
+impl fmt::Debug for StaticKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StaticKey")
+    }
 }
 
 fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, AuthError> {
@@ -261,10 +340,10 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, Aut
         Some(s) if !s.is_empty() => s,
         _ => return Err(AuthError::invalid("missing sub")),
     };
-    if let Some(expected) = &rules.issuer {
-        if claims.iss.as_deref() != Some(&**expected) {
-            return Err(AuthError::invalid("wrong or missing iss"));
-        }
+    if let Some(expected) = &rules.issuer
+        && claims.iss.as_deref() != Some(&**expected)
+    {
+        return Err(AuthError::invalid("wrong or missing iss"));
     }
     if rules.audience.is_some() && !claims.aud_matches {
         return Err(AuthError::invalid("wrong or missing aud"));

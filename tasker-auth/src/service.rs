@@ -46,7 +46,7 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::config::{AuthConfig, ConfigError, JwtVerificationMethod};
-use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES};
+use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey};
 use crate::{ApiKeyRegistry, AuthError, SecurityContext};
 
 /// Authenticates requests: JWT bearer tokens (static key or JWKS) and API keys.
@@ -72,7 +72,7 @@ struct JwtVerifier {
 }
 
 enum KeySource {
-    Static(Box<DecodingKey>),
+    Static(Box<StaticKey>),
     #[cfg(feature = "jwks")]
     Jwks(crate::JwksKeyStore),
 }
@@ -229,7 +229,7 @@ impl SecurityService {
                     KeySource::Static(key) => (
                         "jwt",
                         jwt::parse_token(token, jwt.allowed, false)
-                            .and_then(|t| jwt::verify_token(&t, key, &jwt.rules)),
+                            .and_then(|t| key.verify_token(&t, &jwt.rules)),
                     ),
                     #[cfg(feature = "jwks")]
                     KeySource::Jwks(_) => return Outcome::NeedsKeyStore,
@@ -497,7 +497,7 @@ fn claim_rules(cfg: &AuthConfig) -> ClaimRules {
 }
 
 /// The static key, or `None` when neither `jwt_public_key_path` nor `jwt_public_key` is set.
-fn static_key(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<Option<DecodingKey>, ConfigError> {
+fn static_key(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<Option<StaticKey>, ConfigError> {
     const PATH: &str = "web.auth.jwt_public_key_path";
     const INLINE: &str = "web.auth.jwt_public_key";
     let (key, pem) = match (
@@ -522,7 +522,8 @@ fn static_key(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<Option<Decoding
         }
         (true, false) => (INLINE, cfg.jwt_public_key.as_bytes().to_vec()),
     };
-    let key = load_public_key(&pem).map_err(|problem| ConfigError::invalid(key, problem))?;
+    let key_name = key;
+    let key = load_public_key(&pem).map_err(|problem| ConfigError::invalid(key_name, problem))?;
     for alg in allowed.iter() {
         if !key.fits(alg) {
             return Err(ConfigError::invalid(
@@ -531,7 +532,14 @@ fn static_key(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<Option<Decoding
             ));
         }
     }
-    Ok(Some(key.decoding))
+    let der = key
+        .decoding
+        .try_get_as_bytes()
+        .map_err(|_| ConfigError::invalid(key_name, "unsupported key encoding"))?;
+    let parsed = StaticKey::new(der, allowed).map_err(|problem| {
+        ConfigError::invalid("web.auth.jwt_allowed_algorithms", problem.to_owned())
+    })?;
+    Ok(Some(parsed))
 }
 
 fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, ConfigError> {

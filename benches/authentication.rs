@@ -1,0 +1,133 @@
+//! What authentication costs per request.
+//!
+//! For RS256, ES256 and EdDSA: a bare `jsonwebtoken::decode` of the token with a prebuilt key and
+//! `Validation` (the floor: what any JWT library must do), `SecurityService::authenticate`
+//! alone, and one whole request through an axum `Router` with `AuthLayer` and a trivial handler
+//! (`oneshot`). API keys and disabled auth through the same router, and the router without any
+//! layer (the axum baseline) for comparison.
+//!
+//! Run: `cargo bench --bench authentication -- --warm-up-time 1 --measurement-time 3`
+#![allow(missing_docs)]
+
+#[path = "../tests/common/auth_fixtures.rs"]
+mod fixtures;
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use fixtures::*;
+use http::{HeaderValue, Request, header};
+use jsonwebtoken::{DecodingKey, Validation};
+use tasker_auth::SecurityService;
+use tower::ServiceExt;
+
+/// Polls a future that never waits (everything here is in memory) to completion, without the
+/// cost of an async runtime in the figures.
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct FloorClaims {
+    sub: String,
+    exp: u64,
+    iss: String,
+    permissions: Vec<String>,
+}
+
+fn router(security: Option<&SecurityService>) -> Router {
+    let route = get(|| async { "ok" });
+    let route = match security {
+        Some(s) => route.route_layer(s.layer()),
+        None => route,
+    };
+    Router::new().route("/v1/tasks", route)
+}
+
+fn request(name: header::HeaderName, value: &HeaderValue) -> Request<Body> {
+    Request::builder()
+        .uri("/v1/tasks")
+        .header(name, value.clone())
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn oneshot(app: &Router, req: Request<Body>) {
+    let response = run(app.clone().oneshot(req)).unwrap();
+    assert!(response.status().is_success());
+    black_box(response);
+}
+
+fn jwt(c: &mut Criterion) {
+    for (name, keys) in [("RS256", rsa()), ("ES256", ec256()), ("EdDSA", ed25519())] {
+        let security = service_for(keys);
+        let token = token(keys, &claims(&["tasks:list", "tasks:read"]));
+        let value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+        let headers = bearer(&token);
+        let app = router(Some(&security));
+        let decoding = match keys.alg {
+            jsonwebtoken::Algorithm::RS256 => DecodingKey::from_rsa_pem(keys.public_pem.as_bytes()),
+            jsonwebtoken::Algorithm::ES256 => DecodingKey::from_ec_pem(keys.public_pem.as_bytes()),
+            _ => DecodingKey::from_ed_pem(keys.public_pem.as_bytes()),
+        }
+        .unwrap();
+        let mut validation = Validation::new(keys.alg);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+
+        let mut group = c.benchmark_group(name);
+        group.bench_function("jsonwebtoken_decode_floor", |b| {
+            b.iter(|| {
+                black_box(
+                    jsonwebtoken::decode::<FloorClaims>(black_box(&token), &decoding, &validation)
+                        .unwrap(),
+                )
+            })
+        });
+        group.bench_function("security_service_authenticate", |b| {
+            b.iter(|| black_box(run(security.authenticate(black_box(&headers))).unwrap()))
+        });
+        group.bench_function("request_through_auth_layer", |b| {
+            b.iter(|| oneshot(&app, request(header::AUTHORIZATION, &value)))
+        });
+        group.finish();
+    }
+}
+
+fn others(c: &mut Criterion) {
+    let security = service_for(rsa());
+    let mut group = c.benchmark_group("other");
+    let app = router(Some(&security));
+    let key = HeaderValue::from_static(READER_KEY);
+    let api_key_header = header::HeaderName::from_static("x-api-key");
+    group.bench_function("api_key_request_through_auth_layer", |b| {
+        b.iter(|| oneshot(&app, request(api_key_header.clone(), &key)))
+    });
+    let disabled = router(Some(&SecurityService::disabled()));
+    let ignored = HeaderValue::from_static("none");
+    group.bench_function("disabled_request_through_auth_layer", |b| {
+        b.iter(|| oneshot(&disabled, request(api_key_header.clone(), &ignored)))
+    });
+    let bare = router(None);
+    group.bench_function("request_without_auth_layer", |b| {
+        b.iter(|| oneshot(&bare, request(api_key_header.clone(), &ignored)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, jwt, others);
+criterion_main!(benches);
