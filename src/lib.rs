@@ -5,4 +5,6 @@
 //! each carries its `#[requires(...)]` and `#[utoipa::path(...)]`; `examples/demo.rs` runs both.
 //! This package also owns the workspace's integration tests (`tests/`) and benches (`benches/`).
 
+pub mod api_error;
+pub mod server;
 pub mod store;

@@ -647,7 +647,7 @@ impl Store {
         }
         let mut list: Vec<Bottleneck> =
             by_name.into_values().filter(|b| b.executions > 0).collect();
-        list.sort_by(|a, b| (b.error_count, b.retry_count).cmp(&(a.error_count, a.retry_count)));
+        list.sort_by_key(|b| std::cmp::Reverse((b.error_count, b.retry_count)));
         list
     }
 }

@@ -55,7 +55,7 @@ impl Parse for Args {
                 },
             ));
         }
-        input.parse::<Token![:]>().map_err(|e| {
+        let colon = input.parse::<Token![:]>().map_err(|e| {
             syn::Error::new(
                 e.span(),
                 format!(
@@ -74,9 +74,15 @@ impl Parse for Args {
             ));
         }
         if input.is_empty() {
+            let expected = match tasker_permissions::Resource::from_name(&resource.to_string()) {
+                Some(r) if !r.is_public() => {
+                    format!("; expected one of: {}", crate::valid::expected_actions(r))
+                }
+                _ => String::new(),
+            };
             return Err(syn::Error::new(
-                input.span(),
-                format!("missing action after `{resource}:`"),
+                colon.span,
+                format!("missing action after `{resource}:`{expected}"),
             ));
         }
         let action = input.call(Ident::parse_any).map_err(|e| {
@@ -108,26 +114,26 @@ impl Parse for Args {
 
 /// The item under `#[requires]`: an `async fn`, or something else to report.
 pub(crate) enum Item {
-    Fn(ItemFn),
+    Fn(Box<ItemFn>),
     Other { kind: &'static str, span: Span },
 }
 
 impl Item {
     pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Self> {
         match syn::parse2::<syn::Item>(tokens.clone()) {
-            Ok(syn::Item::Fn(f)) => Ok(Item::Fn(f)),
+            Ok(syn::Item::Fn(f)) => Ok(Item::Fn(Box::new(f))),
             Ok(other) => Ok(Item::Other {
                 kind: kind(&other),
                 span: keyword_span(&other),
             }),
             // A method inside an `impl` block, with a receiver or a `self` type: still a fn.
             Err(e) => match syn::parse2::<syn::ImplItemFn>(tokens) {
-                Ok(f) => Ok(Item::Fn(ItemFn {
+                Ok(f) => Ok(Item::Fn(Box::new(ItemFn {
                     attrs: f.attrs,
                     vis: f.vis,
                     sig: f.sig,
                     block: Box::new(f.block),
-                })),
+                }))),
                 Err(_) => Err(e),
             },
         }

@@ -58,6 +58,15 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> syn::Result<Toke
 /// handler does not fail with unrelated errors.
 pub(crate) fn fallback(item: TokenStream, error: &syn::Error) -> TokenStream {
     let errors = error.to_compile_error();
+    // A sync fn would also fail axum's `Handler` bound wherever it is routed: make it async here
+    // so the only errors are the ones above.
+    let item = match syn::parse2::<syn::ItemFn>(item.clone()) {
+        Ok(mut f) if f.sig.asyncness.is_none() => {
+            f.sig.asyncness = Some(syn::Token![async](f.sig.fn_token.span));
+            f.into_token_stream()
+        }
+        _ => item,
+    };
     quote! {
         #errors
         #item

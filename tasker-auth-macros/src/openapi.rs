@@ -88,14 +88,14 @@ fn reject_own_extension(inner: &TokenStream) -> syn::Result<()> {
         let TokenTree::Group(group) = tree else {
             continue;
         };
-        if let Some(TokenTree::Literal(lit)) = group.stream().into_iter().next() {
-            if lit.to_string() == format!("\"{EXTENSION}\"") {
-                return Err(syn::Error::new(
-                    lit.span(),
-                    "`x-required-permission` is written by `#[requires]`: remove it from \
-                     `extensions(...)`",
-                ));
-            }
+        if let Some(TokenTree::Literal(lit)) = group.stream().into_iter().next()
+            && lit.to_string() == format!("\"{EXTENSION}\"")
+        {
+            return Err(syn::Error::new(
+                lit.span(),
+                "`x-required-permission` is written by `#[requires]`: remove it from \
+                 `extensions(...)`",
+            ));
         }
     }
     Ok(())

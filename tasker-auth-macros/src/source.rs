@@ -1,6 +1,6 @@
 //! Reading the attributes written *above* `#[requires]` in the source file.
 //!
-//! Attribute macros expand outside-in: an attribute above `#[requires]` has already expanded when
+//! Attributes expand top first: an attribute macro written above `#[requires]` has already expanded when
 //! `#[requires]` runs and is gone from its input. To still catch `#[utoipa::path]` written above
 //! `#[requires]` (where the permission would silently be missing from the OpenAPI document), this
 //! module reads the source file at the call site and lists the attributes that precede

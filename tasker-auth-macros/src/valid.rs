@@ -2,9 +2,8 @@
 //! an axum handler guarded by `#[requires]` must be.
 
 use proc_macro2::Span;
-use syn::spanned::Spanned;
 use syn::{Ident, ItemFn};
-use tasker_permissions::{Permission, Resource};
+use tasker_permissions::{Action, Permission, Resource};
 
 use crate::attr::{self, Args};
 
@@ -76,24 +75,18 @@ fn unknown_resource(ident: &Ident, name: &str, written: &str) -> syn::Error {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(", ");
-    let whole = closest(written, Permission::ALL.iter().map(|p| (p.as_str(), *p)));
-    let msg = match whole {
-        Some(p) => format!("unknown permission `{written}`; did you mean `{p}`?"),
-        None => {
-            let resource = closest(
-                name,
-                Resource::ALL
-                    .iter()
-                    .filter(|r| !r.is_public())
-                    .map(|r| (r.as_str(), *r)),
-            );
-            match resource {
-                Some(r) => format!(
+    let public = Resource::ALL.iter().filter(|r| !r.is_public());
+    let msg = match closest(name, public.map(|r| (r.as_str(), *r))) {
+        Some(r) => {
+            let action = written.split_once(':').map_or("", |(_, a)| a);
+            match Action::from_name(action).and_then(|a| Permission::from_parts(r, a)) {
+                Some(p) => format!("unknown permission `{written}`; did you mean `{p}`?"),
+                None => format!(
                     "unknown resource `{name}`; did you mean `{r}`? expected one of: {resources}"
                 ),
-                None => format!("unknown resource `{name}`; expected one of: {resources}"),
             }
         }
+        None => format!("unknown resource `{name}`; expected one of: {resources}"),
     };
     syn::Error::new(ident.span(), msg)
 }
@@ -124,8 +117,8 @@ pub(crate) fn handler(item: &ItemFn) -> syn::Result<()> {
         ));
     }
     for attr in item.attrs.iter().filter(|a| attr::is_requires(a)) {
-        push(syn::Error::new(
-            attr.span(),
+        push(syn::Error::new_spanned(
+            attr,
             "`#[requires]` is applied twice: a handler requires exactly one permission; check \
              any further one in the handler with `tasker_auth::require_permission`",
         ));
@@ -209,6 +202,53 @@ mod tests {
         assert_eq!(distance("tasks", "tasks"), 0);
         assert_eq!(distance("", "abc"), 3);
         assert_eq!(distance("kitten", "sitting"), 3);
+    }
+
+    fn check(tokens: proc_macro2::TokenStream) -> Result<Permission, String> {
+        let args: Args = syn::parse2(tokens).map_err(|e| e.to_string())?;
+        permission(&args)
+            .map(|c| c.permission)
+            .map_err(|e| e.to_string())
+    }
+
+    fn parse_name(name: &str) -> Result<Permission, String> {
+        check(name.parse().expect("tokens"))
+    }
+
+    #[test]
+    fn every_permission_is_accepted_and_every_near_miss_suggests_it() {
+        for &p in Permission::ALL {
+            assert_eq!(parse_name(p.as_str()), Ok(p));
+            let typo = &p.as_str()[..p.as_str().len() - 1];
+            let err = parse_name(typo).unwrap_err();
+            assert_eq!(
+                err,
+                format!("unknown permission `{typo}`; did you mean `{p}`?"),
+                "{typo}"
+            );
+        }
+    }
+
+    /// The expansion names `Permission::<Debug name>`: the Debug name must be the variant name.
+    #[test]
+    fn debug_name_is_the_variant_name() {
+        for &p in Permission::ALL {
+            let camel: String = p
+                .as_str()
+                .split([':', '_'])
+                .map(|w| w[..1].to_uppercase() + &w[1..])
+                .collect();
+            assert_eq!(format!("{p:?}"), camel);
+        }
+    }
+
+    #[test]
+    fn unknown_action_lists_the_resource_actions() {
+        let err = parse_name("dlq:delete").unwrap_err();
+        assert_eq!(
+            err,
+            "unknown action `delete` for resource `dlq`; expected one of: read, update, stats"
+        );
     }
 
     #[test]

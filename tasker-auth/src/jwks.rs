@@ -200,7 +200,7 @@ struct Inner {
 }
 
 enum Source {
-    Remote(Remote),
+    Remote(Box<Remote>),
     Static,
 }
 
@@ -220,6 +220,8 @@ struct State {
     keys: HashMap<String, Arc<JwksKey>>,
     last_success: Option<Instant>,
     last_fetch_started: Option<Instant>,
+    /// A fetch is running (it holds the fetch lock).
+    fetching: bool,
     last_fetch_finished: Option<Instant>,
     consecutive_failures: u32,
     /// Fetches finished (successfully or not): tells a waiter whether one completed meanwhile.
@@ -242,7 +244,6 @@ impl JwksKeyStore {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .https_only(!settings.allow_http)
-            .timeout(settings.fetch_timeout)
             .connect_timeout(settings.fetch_timeout)
             .user_agent(concat!("tasker-auth/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -250,14 +251,14 @@ impl JwksKeyStore {
         let display_url = redact_url(&settings.url);
         let inner = Arc::new(Inner {
             allowed_algorithms: settings.allowed_algorithms.clone(),
-            source: Source::Remote(Remote {
+            source: Source::Remote(Box::new(Remote {
                 settings,
                 url,
                 display_url,
                 client,
                 fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
                 fetches: AtomicU64::new(0),
-            }),
+            })),
             state: RwLock::new(State::default()),
         });
         let task = runtime.spawn(refresh_loop(Arc::downgrade(&inner)));
@@ -271,7 +272,7 @@ impl JwksKeyStore {
     /// It never fetches nor expires. Needs no runtime.
     ///
     /// Unusable entries are skipped; a set that is not JSON, not a JWK set or holds no usable key
-    /// is an [`JwksError::InvalidSet`].
+    /// is a [`JwksError::InvalidSet`].
     pub fn from_jwks_json(json: &str, allowed_algorithms: &[Algorithm]) -> Result<Self, JwksError> {
         let keys = parse_set(json.as_bytes(), allowed_algorithms)
             .map_err(|e| JwksError::InvalidSet(e.to_string()))?;
@@ -298,7 +299,12 @@ impl JwksKeyStore {
     pub async fn key(&self, kid: &str) -> Result<Arc<JwksKey>, JwksError> {
         let seen = match self.inner.lookup(kid) {
             Lookup::Found(key) => return Ok(key),
-            Lookup::Miss { completed_fetches } => completed_fetches,
+            Lookup::Miss {
+                completed_fetches,
+                worth_waiting: true,
+            } => completed_fetches,
+            // In the cooldown with no fetch running: answer without queueing on the lock.
+            Lookup::Miss { .. } => return Err(self.inner.miss_error()),
         };
         let Source::Remote(remote) = &self.inner.source else {
             return Err(JwksError::UnknownKid);
@@ -320,10 +326,7 @@ impl JwksKeyStore {
         }
         match self.inner.lookup(kid) {
             Lookup::Found(key) => Ok(key),
-            Lookup::Miss { .. } if self.inner.is_fresh(Instant::now()) => {
-                Err(JwksError::UnknownKid)
-            }
-            Lookup::Miss { .. } => Err(JwksError::Unavailable),
+            Lookup::Miss { .. } => Err(self.inner.miss_error()),
         }
     }
 
@@ -376,7 +379,11 @@ impl JwksKeyStore {
 
 enum Lookup {
     Found(Arc<JwksKey>),
-    Miss { completed_fetches: u64 },
+    Miss {
+        completed_fetches: u64,
+        /// A fetch is running, or the cooldown allows one.
+        worth_waiting: bool,
+    },
 }
 
 impl Inner {
@@ -396,13 +403,29 @@ impl Inner {
         {
             return Lookup::Found(Arc::clone(key));
         }
+        let worth_waiting = match &self.source {
+            Source::Static => false,
+            Source::Remote(remote) => {
+                state.fetching
+                    || state.last_fetch_started.is_none_or(|started| {
+                        now.saturating_duration_since(started)
+                            >= remote.settings.min_refresh_interval
+                    })
+            }
+        };
         Lookup::Miss {
             completed_fetches: state.completed_fetches,
+            worth_waiting,
         }
     }
 
-    fn is_fresh(&self, now: Instant) -> bool {
-        self.state_is_fresh(&self.read(), now)
+    /// Why a key cannot be had: a fresh set without it, or no fresh set at all.
+    fn miss_error(&self) -> JwksError {
+        if self.state_is_fresh(&self.read(), Instant::now()) {
+            JwksError::UnknownKid
+        } else {
+            JwksError::Unavailable
+        }
     }
 
     /// Cached keys are served until `refresh_interval + max_stale` after the last success.
@@ -423,25 +446,18 @@ impl Inner {
         }
     }
 
-    /// When the background task should fetch next.
-    fn next_refresh_due(&self, remote: &Remote) -> Instant {
+    /// When the background task should fetch next (`None`: now, nothing was fetched yet).
+    fn next_refresh_due(&self, remote: &Remote) -> Option<Instant> {
         let state = self.read();
-        let now = Instant::now();
-        let Some(finished) = state.last_fetch_finished else {
-            return now;
-        };
-        let delay = if state.consecutive_failures == 0 {
-            remote.settings.refresh_interval
+        let finished = state.last_fetch_finished?;
+        let due = if state.consecutive_failures == 0 {
+            let last_success = state.last_success.unwrap_or(finished);
+            last_success.checked_add(remote.settings.refresh_interval)
         } else {
-            retry_delay(&remote.settings, state.consecutive_failures)
+            finished.checked_add(retry_delay(&remote.settings, state.consecutive_failures))
         };
-        let from = if state.consecutive_failures == 0 {
-            state.last_success.unwrap_or(finished)
-        } else {
-            finished
-        };
-        from.checked_add(delay)
-            .unwrap_or_else(|| now + Duration::from_secs(86_400))
+        // An interval too long to represent: check again in a day.
+        Some(due.unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400)))
     }
 
     /// One fetch; the caller holds the fetch lock. A failure leaves the cached keys alone.
@@ -450,7 +466,11 @@ impl Inner {
             return Ok(self.read().keys.len());
         };
         remote.fetches.fetch_add(1, Ordering::Relaxed);
-        self.write().last_fetch_started = Some(Instant::now());
+        {
+            let mut state = self.write();
+            state.last_fetch_started = Some(Instant::now());
+            state.fetching = true;
+        }
         let result = match tokio::time::timeout(remote.settings.fetch_timeout, remote.fetch()).await
         {
             Ok(body) => body.and_then(|body| {
@@ -462,6 +482,7 @@ impl Inner {
         let mut state = self.write();
         state.completed_fetches += 1;
         state.last_fetch_finished = Some(now);
+        state.fetching = false;
         match result {
             Ok(keys) => {
                 let count = keys.len();
@@ -506,7 +527,7 @@ impl Remote {
             )
             .send()
             .await
-            .map_err(|e| FetchError::Http(e.without_url()))?;
+            .map_err(FetchError::http)?;
         let status = response.status();
         if status.is_redirection() {
             return Err(FetchError::Redirect(status.as_u16()));
@@ -521,11 +542,7 @@ impl Remote {
             return Err(FetchError::TooLarge(limit));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| FetchError::Http(e.without_url()))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(FetchError::http)? {
             if body.len().saturating_add(chunk.len()) > limit {
                 return Err(FetchError::TooLarge(limit));
             }
@@ -546,14 +563,19 @@ async fn refresh_loop(inner: Weak<Inner>) {
             };
             inner.next_refresh_due(remote)
         };
-        tokio::time::sleep_until(due.into()).await;
+        if let Some(due) = due {
+            tokio::time::sleep_until(due.into()).await;
+        }
         let Some(inner) = inner.upgrade() else { return };
         let Source::Remote(remote) = &inner.source else {
             return;
         };
         let _guard = remote.fetch_lock.lock().await;
         // An on-demand fetch may have run meanwhile and moved the schedule.
-        if Instant::now() >= inner.next_refresh_due(remote) {
+        if inner
+            .next_refresh_due(remote)
+            .is_none_or(|due| Instant::now() >= due)
+        {
             let _ = inner.fetch_and_apply().await;
         }
     }
@@ -632,12 +654,27 @@ fn is_hmac(alg: Algorithm) -> bool {
 /// Why a fetch failed. Never holds key material or a URL with credentials.
 #[derive(Debug)]
 enum FetchError {
-    Http(reqwest::Error),
+    /// The transport error and its causes, flattened (reqwest's own message is terse).
+    Http(String),
     Timeout(Duration),
     Redirect(u16),
     Status(u16),
     TooLarge(usize),
     Set(SetError),
+}
+
+impl FetchError {
+    fn http(error: reqwest::Error) -> FetchError {
+        let error = error.without_url();
+        let mut message = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            message.push_str(": ");
+            message.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        FetchError::Http(message)
+    }
 }
 
 impl fmt::Display for FetchError {
@@ -718,6 +755,9 @@ const RSA_ALGORITHMS: [Algorithm; 6] = [
     Algorithm::PS512,
 ];
 
+/// Validates a JWK's public key parameters beyond what `DecodingKey::from_jwk` checks.
+type KeyCheck = fn(&serde_json::Value) -> Result<(), &'static str>;
+
 /// One JWK to a key, or why it is unusable (a static reason, safe to log).
 fn parse_key(entry: &serde_json::Value, allowed: &[Algorithm]) -> Result<JwksKey, &'static str> {
     let field = |name: &str| entry.get(name);
@@ -740,10 +780,7 @@ fn parse_key(entry: &serde_json::Value, allowed: &[Algorithm]) -> Result<JwksKey
             return Err("not a verification key (key_ops)");
         }
     }
-    let (candidates, checked): (
-        &[Algorithm],
-        fn(&serde_json::Value) -> Result<(), &'static str>,
-    ) = match (text("kty"), text("crv")) {
+    let (candidates, checked): (&[Algorithm], KeyCheck) = match (text("kty"), text("crv")) {
         (Some("RSA"), _) => (&RSA_ALGORITHMS, check_rsa),
         (Some("EC"), Some("P-256")) => (&[Algorithm::ES256], check_ec_p256),
         (Some("EC"), Some("P-384")) => (&[Algorithm::ES384], check_ec_p384),

@@ -429,6 +429,25 @@ pub struct TokenRequest {
     pub kid: Option<String>,
 }
 
+impl TokenRequest {
+    /// A request for `subject` with `permissions`, with the server defaults: issuer `tasker-core`,
+    /// audience `tasker-api`, a one-hour life, and the key's thumbprint as `kid`. Adjust fields
+    /// with struct update syntax: `TokenRequest { ttl, ..TokenRequest::new("ci", ["tasks:read"]) }`.
+    pub fn new<S: Into<String>>(
+        subject: impl Into<String>,
+        permissions: impl IntoIterator<Item = S>,
+    ) -> Self {
+        TokenRequest {
+            subject: subject.into(),
+            permissions: permissions.into_iter().map(Into::into).collect(),
+            issuer: "tasker-core".to_owned(),
+            audience: "tasker-api".to_owned(),
+            ttl: Duration::from_secs(3600),
+            kid: None,
+        }
+    }
+}
+
 #[derive(serde::Serialize)]
 struct MintedClaims<'a> {
     sub: &'a str,
@@ -707,6 +726,17 @@ mod tests {
             err.kind(),
             &jsonwebtoken::errors::ErrorKind::ExpiredSignature
         );
+    }
+
+    #[test]
+    fn token_request_new_uses_server_defaults() {
+        let req = TokenRequest::new("ci", ["tasks:read"]);
+        assert_eq!(
+            (req.issuer.as_str(), req.audience.as_str()),
+            ("tasker-core", "tasker-api")
+        );
+        assert_eq!((req.ttl, req.kid), (Duration::from_secs(3600), None));
+        assert_eq!(req.permissions, ["tasks:read"]);
     }
 
     #[test]

@@ -25,6 +25,62 @@
 //! let app: Router = Router::new().route("/v1/tasks", post(create_task));
 //! ```
 //!
+//! # Guarding a handler
+//!
+//! `#[requires(resource:action)]` goes on an `async fn` handler, above `#[utoipa::path]` if the
+//! handler has one. It adds a first extractor that checks the caller's [`SecurityContext`], so the
+//! check runs before `Path`, `Query`, `Json`, `Form`, custom extractors and the body, and it adds
+//! `x-required-permission`, the security requirements and the 401/403 responses to the OpenAPI
+//! operation. [`authorize`] does the same for a handler at the router, and
+//! [`require_permission`] checks a further permission inside a handler.
+//!
+//! Every mistake is a compile error pointing at the offending token. A misspelt permission:
+//!
+//! ```compile_fail
+//! # use tasker_auth::requires;
+//! #[requires(tasks:creat)] // error: unknown permission `tasks:creat`; did you mean `tasks:create`?
+//! async fn create_task() {}
+//! ```
+//!
+//! An action the resource does not have:
+//!
+//! ```compile_fail
+//! # use tasker_auth::requires;
+//! #[requires(tasks:delete)] // error: unknown action `delete` for resource `tasks`; expected one of: ...
+//! async fn delete_task() {}
+//! ```
+//!
+//! A resource, a wildcard or several permissions instead of one `resource:action`:
+//!
+//! ```compile_fail
+//! # use tasker_auth::requires;
+//! #[requires(tasks)] // error: missing action: write `#[requires(tasks:<action>)]` with one of: ...
+//! async fn create_task() {}
+//! ```
+//!
+//! ```compile_fail
+//! # use tasker_auth::requires;
+//! #[requires(tasks:read, tasks:context_read)] // error: unexpected tokens after `tasks:read` ...
+//! async fn task_context() {}
+//! ```
+//!
+//! A handler that is not `async`, or one guarded twice:
+//!
+//! ```compile_fail
+//! # use tasker_auth::requires;
+//! #[requires(tasks:create)] // error: `#[requires]` guards axum handlers, which are async
+//! fn create_task() {}
+//! ```
+//!
+//! ```compile_fail
+//! # use tasker_auth::requires;
+//! #[requires(tasks:read)]
+//! #[requires(tasks:context_read)] // error: `#[requires]` is applied twice
+//! async fn task_context() {}
+//! ```
+//!
+//! `docs/permissions.md` lists every error with its fix.
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |
@@ -37,6 +93,8 @@
 
 mod api_key;
 mod authorize;
+#[cfg(feature = "client")]
+pub mod client;
 mod config;
 mod context;
 mod error;
@@ -68,6 +126,8 @@ pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use service::SecurityService;
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
+/// Guards an async axum handler with one permission, checked at compile time and enforced before
+/// any other extractor runs; see [the crate documentation](crate#guarding-a-handler).
 #[cfg(feature = "macros")]
 pub use tasker_auth_macros::requires;
 

@@ -13,7 +13,7 @@
 //! ```
 //! use axum::Json;
 //! use tasker_auth::openapi::ProtectedRoutes;
-//! use tasker_auth::requires;
+//! use tasker_auth::{SecurityService, requires};
 //! use utoipa_axum::routes;
 //!
 //! #[requires(tasks:list)]
@@ -24,35 +24,32 @@
 //!
 //! async fn unguarded() -> &'static str { "oops" }
 //!
-//! let layer = tower::layer::util::Identity::new(); // in a server: SecurityService::layer()
-//! let (_router, api) = ProtectedRoutes::<()>::new()
+//! let security = SecurityService::disabled(); // in a server: SecurityService::from_config(..)
+//! let (_router, api) = ProtectedRoutes::<()>::new(&security)
 //!     .routes(routes!(list_tasks))
-//!     .build_with_layer(layer.clone())
+//!     .build()
 //!     .unwrap();
 //! let op = api.paths.paths["/v1/tasks"].get.as_ref().unwrap();
 //! assert_eq!(op.extensions.as_ref().unwrap()["x-required-permission"], "tasks:list");
 //!
 //! #[utoipa::path(get, path = "/oops", responses((status = 200)))]
 //! async fn oops() -> &'static str { "oops" }
-//! let err = ProtectedRoutes::<()>::new().routes(routes!(oops)).build_with_layer(layer).unwrap_err();
+//! let Err(err) = ProtectedRoutes::<()>::new(&security).routes(routes!(oops)).build() else {
+//!     panic!("a handler without #[requires] cannot be built into the protected router");
+//! };
 //! assert_eq!(err.to_string(), "GET /oops is a protected route without a permission: annotate its handler with #[requires(resource:action)]");
 //! # let _ = unguarded;
 //! ```
 
-use std::convert::Infallible;
 use std::fmt;
 
 use axum::Router;
-use axum::extract::Request;
-use axum::response::IntoResponse;
-use axum::routing::Route;
-use tower::{Layer, Service};
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Components, OpenApi};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouter};
 
-use crate::Permission;
+use crate::{AuthLayer, Permission, SecurityService};
 
 /// The name of the OpenAPI extension that carries an operation's permission.
 pub const REQUIRED_PERMISSION_EXTENSION: &str = "x-required-permission";
@@ -150,53 +147,45 @@ pub struct UnguardedRoute {
 }
 
 /// The protected part of an API. Routes enter only through `utoipa_axum::routes!`, so each is
-/// documented; [`build`](ProtectedRoutes::build) refuses any operation that lacks
-/// `x-required-permission` (that is, a handler without `#[requires]`), then puts the
-/// authentication layer in front of every route with `route_layer` (unknown paths stay 404 and
-/// wrong methods 405).
+/// documented; each gets the authentication layer of the [`SecurityService`] as a
+/// `MethodRouter::route_layer` (unknown paths stay 404 and wrong methods 405, without asking for
+/// credentials); [`build`](ProtectedRoutes::build) refuses any operation that lacks
+/// `x-required-permission`, that is, a handler without `#[requires]`.
 pub struct ProtectedRoutes<S = ()> {
     router: OpenApiRouter<S>,
+    layer: AuthLayer,
 }
 
 impl<S: Clone + Send + Sync + 'static> fmt::Debug for ProtectedRoutes<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ProtectedRoutes")
             .field("paths", &self.router.get_openapi().paths.paths.keys())
-            .finish()
-    }
-}
-
-impl<S: Clone + Send + Sync + 'static> Default for ProtectedRoutes<S> {
-    fn default() -> Self {
-        Self::new()
+            .finish_non_exhaustive()
     }
 }
 
 impl<S: Clone + Send + Sync + 'static> ProtectedRoutes<S> {
-    /// No routes yet.
-    pub fn new() -> Self {
+    /// No routes yet; the routes added will be authenticated by `security`.
+    pub fn new(security: &SecurityService) -> Self {
         ProtectedRoutes {
             router: OpenApiRouter::new(),
+            layer: security.layer(),
         }
     }
 
-    /// Adds the handlers of a `utoipa_axum::routes!(...)` invocation.
+    /// Adds the handlers of a `utoipa_axum::routes!(...)` invocation, behind authentication.
     #[must_use]
-    pub fn routes(self, routes: UtoipaMethodRouter<S>) -> Self {
+    pub fn routes(self, (schemas, paths, method_router): UtoipaMethodRouter<S>) -> Self {
+        let method_router = method_router.route_layer(self.layer.clone());
         ProtectedRoutes {
-            router: self.router.routes(routes),
+            router: self.router.routes((schemas, paths, method_router)),
+            layer: self.layer,
         }
     }
 
-    /// Checks every operation and applies `layer` (the authentication layer) to every route.
-    pub fn build_with_layer<L>(self, layer: L) -> Result<(Router<S>, OpenApi), UnguardedRoute>
-    where
-        L: Layer<Route> + Clone + Send + Sync + 'static,
-        L::Service: Service<Request> + Clone + Send + Sync + 'static,
-        <L::Service as Service<Request>>::Response: IntoResponse + 'static,
-        <L::Service as Service<Request>>::Error: Into<Infallible> + 'static,
-        <L::Service as Service<Request>>::Future: Send + 'static,
-    {
+    /// The router and its OpenAPI document, once every operation is checked to carry a
+    /// permission.
+    pub fn build(self) -> Result<(Router<S>, OpenApi), UnguardedRoute> {
         let (router, openapi) = self.router.split_for_parts();
         if let Some(op) = operations(&openapi)
             .into_iter()
@@ -207,6 +196,6 @@ impl<S: Clone + Send + Sync + 'static> ProtectedRoutes<S> {
                 path: op.path,
             });
         }
-        Ok((router.route_layer(layer), openapi))
+        Ok((router, openapi))
     }
 }

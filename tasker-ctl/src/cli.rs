@@ -28,7 +28,7 @@ pub(crate) enum Command {
         long_about = "Keys, tokens and API keys for the Tasker APIs.\n\n\
             A typical first run:\n\n  \
             tasker-ctl auth generate-keys --output-dir ./keys\n  \
-            tasker-ctl auth generate-token --private-key ./keys/jwt-private-key.pem --role read-only\n  \
+            TOKEN=$(tasker-ctl auth generate-token --private-key ./keys/jwt-private-key.pem --role read-only)\n  \
             tasker-ctl auth validate-token --token \"$TOKEN\" --public-key ./keys/jwt-public-key.pem\n\n\
             The servers read the public key (`jwt_public_key_path`) or the JWK set (`jwks_url`); \
             the private key stays with whoever mints tokens."

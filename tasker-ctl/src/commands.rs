@@ -70,36 +70,41 @@ pub(crate) fn generate_keys(args: &GenerateKeys) -> Result<(), Failure> {
     write_file(&jwks_path, &key.jwks_json(), 0o644, args.force)?;
 
     let alg = alg_name(&key);
-    println!("Generated an {alg} key pair (kid {}):", key.kid());
-    println!(
+    outln!("Generated an {alg} key pair (kid {}):", key.kid())?;
+    outln!(
         "  {}  private key, mode 0600: keep it secret",
         private_path.display()
-    );
-    println!(
+    )?;
+    outln!(
         "  {}  public key, for jwt_public_key_path",
         public_path.display()
-    );
-    println!("  {}  JWK set, to serve at jwks_url", jwks_path.display());
-    println!();
-    println!("Server configuration ([web.auth]):");
-    println!("  enabled = true");
-    println!(
+    )?;
+    outln!("  {}  JWK set, to serve at jwks_url", jwks_path.display())?;
+    outln!("")?;
+    outln!("Server configuration ([web.auth]):")?;
+    outln!("  enabled = true")?;
+    outln!(
         "  jwt_public_key_path = {}",
         toml_string(&public_path.display().to_string())
-    );
-    println!("  jwt_allowed_algorithms = [\"{alg}\"]");
-    println!();
-    println!("Mint a token:");
-    println!(
+    )?;
+    outln!("  jwt_allowed_algorithms = [\"{alg}\"]")?;
+    outln!("")?;
+    outln!("Mint a token:")?;
+    outln!(
         "  tasker-ctl auth generate-token --private-key {} --role read-only",
         shell_word(&private_path)
-    );
+    )?;
     Ok(())
 }
 
 pub(crate) fn generate_token(args: &GenerateToken) -> Result<(), Failure> {
     let grants = requested_grants(args.permissions.as_deref(), args.role.as_deref())?
         .ok_or_else(|| Failure::new("give --permissions LIST or --role NAME"))?;
+    if args.subject.trim().is_empty() {
+        return Err(Failure::new(
+            "--subject must not be empty: it names who the token speaks for",
+        ));
+    }
     let key = load_private_key(&args.private_key)?;
     let request = TokenRequest {
         subject: args.subject.clone(),
@@ -115,7 +120,7 @@ pub(crate) fn generate_token(args: &GenerateToken) -> Result<(), Failure> {
 
     let granted = PermissionSet::parse_grants(grants.iter().map(String::as_str)).permissions;
     let expires = SystemTime::now() + request.ttl;
-    eprintln!(
+    errln!(
         "Token for `{}` (iss {}, aud {}), {} signed, kid {}",
         request.subject,
         request.issuer,
@@ -123,9 +128,9 @@ pub(crate) fn generate_token(args: &GenerateToken) -> Result<(), Failure> {
         alg_name(&key),
         request.kid.as_deref().unwrap_or(key.kid())
     );
-    eprintln!("  permissions: {}", grants.join(", "));
-    eprintln!("  grants:      {}", list(granted));
-    eprintln!(
+    errln!("  permissions: {}", grants.join(", "));
+    errln!("  grants:      {}", list(granted));
+    errln!(
         "  expires:     {} (in {} h)",
         rfc3339(expires),
         args.expiry_hours
@@ -144,53 +149,51 @@ pub(crate) fn generate_api_key(args: &GenerateApiKey) -> Result<(), Failure> {
         .map_err(|_| Failure::new("the system random number generator failed"))?;
     let key = format!("tsk_{}", URL_SAFE_NO_PAD.encode(bytes));
 
-    eprintln!("A new API key (shown once: give it to the client, e.g. as TASKER_API_KEY).");
-    eprintln!(
-        "Then add the entry below to the server configuration, with api_keys_enabled = true."
-    );
+    errln!("A new API key (shown once: give it to the client, e.g. as TASKER_API_KEY).");
+    errln!("Then add the entry below to the server configuration, with api_keys_enabled = true.");
     if grants.is_empty() {
-        eprintln!(
+        errln!(
             "It grants nothing yet: fill in `permissions` (see `tasker-ctl auth show-permissions`)."
         );
     }
-    println!("{key}");
-    println!();
-    println!("[[web.auth.api_keys]]");
-    println!("key_sha256 = \"{}\"", tasker_auth::hash_api_key(&key));
+    outln!("{key}")?;
+    outln!("")?;
+    outln!("[[web.auth.api_keys]]")?;
+    outln!("key_sha256 = \"{}\"", tasker_auth::hash_api_key(&key))?;
     let quoted: Vec<String> = grants.iter().map(|g| toml_string(g)).collect();
-    println!("permissions = [{}]", quoted.join(", "));
-    println!("description = {}", toml_string(&args.description));
+    outln!("permissions = [{}]", quoted.join(", "))?;
+    outln!("description = {}", toml_string(&args.description))?;
     Ok(())
 }
 
 pub(crate) fn show_permissions() -> Result<(), Failure> {
-    println!("Permissions (resource:action), by resource:");
+    outln!("Permissions (resource:action), by resource:")?;
     for resource in Resource::ALL.iter().copied().filter(|r| !r.is_public()) {
         let names: Vec<&str> = resource.permissions().map(Permission::as_str).collect();
-        println!("  {:<10} {}", resource.as_str(), names.join("  "));
+        outln!("  {:<10} {}", resource.as_str(), names.join("  "))?;
     }
-    println!();
-    println!("Wildcards:");
-    println!(
+    outln!("")?;
+    outln!("Wildcards:")?;
+    outln!(
         "  resource:*  grants every permission of that resource, e.g. dlq:* = dlq:read, dlq:update, dlq:stats"
-    );
-    println!(
+    )?;
+    outln!(
         "  *           grants nothing (it is not a superuser); strict servers refuse tokens carrying it"
-    );
+    )?;
     let public: Vec<&str> = Resource::ALL
         .iter()
         .filter(|r| r.is_public())
         .map(|r| r.as_str())
         .collect();
-    println!(
+    outln!(
         "  public resources ({}) need no credentials and cannot be granted",
         public.join(", ")
-    );
-    println!();
-    println!("Role presets (--role NAME):");
+    )?;
+    outln!("")?;
+    outln!("Role presets (--role NAME):")?;
     for role in Role::ALL {
-        println!("  {:<15} {}", role.as_str(), role.grants().join(", "));
-        println!("  {:<15} = {}", "", list(role.permissions()));
+        outln!("  {:<15} {}", role.as_str(), role.grants().join(", "))?;
+        outln!("  {:<15} = {}", "", list(role.permissions()))?;
     }
     Ok(())
 }

@@ -3,6 +3,21 @@
 //! Exit codes: 0 on success; 1 when a command fails (bad input, unreadable file, a refused
 //! token); 2 for a command line clap cannot parse (unknown flag, bad number, value out of range).
 
+/// `println!` that returns a [`Failure`] instead of panicking when stdout is closed (e.g. piped
+/// into `head`).
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::write_stdout(format_args!($($arg)*))
+    };
+}
+
+/// `eprintln!` that never panics: a closed stderr loses the message, nothing more.
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::write_stderr(format_args!($($arg)*))
+    };
+}
+
 mod cli;
 mod commands;
 mod validate;
@@ -31,6 +46,20 @@ impl fmt::Display for Failure {
     }
 }
 
+pub(crate) fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), Failure> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))
+}
+
+pub(crate) fn write_stderr(args: fmt::Arguments<'_>) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
@@ -43,7 +72,7 @@ fn main() -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {failure}");
+            errln!("error: {failure}");
             ExitCode::FAILURE
         }
     }

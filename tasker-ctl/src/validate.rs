@@ -76,22 +76,22 @@ pub(crate) fn validate_token(args: &ValidateToken) -> Result<(), Failure> {
 
     match crate::verify::verify(token, &source, &args.issuer, &args.audience)? {
         Ok(verified) => {
-            println!("valid: the token is accepted");
+            outln!("valid: the token is accepted")?;
             if let Some(header) = part_json(token, 0) {
-                println!("header: {header}");
+                outln!("header: {header}")?;
             }
             if let Some(claims) = part_json(token, 1) {
                 let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
-                println!("claims: {pretty}");
+                outln!("claims: {pretty}")?;
             }
-            println!("subject: {}", verified.subject);
-            println!("granted permissions: {}", list(verified.permissions));
+            outln!("subject: {}", verified.subject)?;
+            outln!("granted permissions: {}", list(verified.permissions))?;
             if let Some(exp) = verified.expires_at {
                 let secs = exp
                     .duration_since(SystemTime::UNIX_EPOCH)
                     .map(|d| d.as_secs() as i64)
                     .unwrap_or(0);
-                println!("expires: {}", unix_rfc3339(secs));
+                outln!("expires: {}", unix_rfc3339(secs))?;
             }
             Ok(())
         }

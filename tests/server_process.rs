@@ -1,0 +1,141 @@
+//! The example servers run as a user runs them: as processes, with `--config` and `--bind`,
+//! printing `listening on http://IP:PORT`, refusing a bad configuration, stopping on SIGTERM.
+//!
+//! The example binaries are built by `cargo test` (the README's test command builds every
+//! example); these tests find them next to the test binary.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target dir");
+    let path = dir.join("examples").join(name);
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo test --workspace --all-features`, which builds the examples",
+        path.display()
+    );
+    path
+}
+
+fn write_config(name: &str, toml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tasker-server-process-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, toml).unwrap();
+    path
+}
+
+fn get(addr: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+#[test]
+fn servers_listen_serve_and_stop_on_sigterm() {
+    let config = write_config(
+        "auth-on.toml",
+        "[web]\nbind_address = \"127.0.0.1:1\"\n\n[web.auth]\nenabled = true\napi_keys_enabled = true\n\
+         jwt_public_key_path = \"\"\n\n[[web.auth.api_keys]]\nkey = \"process-test-key-0123456789\"\n\
+         permissions = [\"tasks:list\", \"worker:templates_read\"]\ndescription = \"process-test\"\n",
+    );
+    for name in ["orchestration", "worker"] {
+        let mut child = Command::new(example(name))
+            .arg("--config")
+            .arg(&config)
+            .args(["--bind", "127.0.0.1:0"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("{name}: first line is {line:?}"))
+            .to_owned();
+        assert!(get(&addr, "/health").starts_with("HTTP/1.1 200"), "{name}");
+        assert!(
+            get(&addr, "/v1/templates").starts_with("HTTP/1.1 401"),
+            "{name}: auth is on"
+        );
+
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let started = Instant::now();
+        let exit = loop {
+            if let Some(exit) = child.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "{name} did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert!(
+            exit.success(),
+            "{name} exits 0 after a graceful shutdown: {exit}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_configuration_stops_the_server_with_the_key_at_fault() {
+    let cases = [
+        (
+            "unknown.toml",
+            "[web]\nbind_adress = \"127.0.0.1:0\"\n",
+            "bind_adress",
+        ),
+        (
+            "no-verifier.toml",
+            "[web.auth]\nenabled = true\njwt_public_key_path = \"/nonexistent/key.pem\"\n",
+            "jwt_public_key_path",
+        ),
+        (
+            "short-key.toml",
+            "[web.auth]\nenabled = true\napi_keys_enabled = true\n\n[[web.auth.api_keys]]\nkey = \"short\"\npermissions = [\"tasks:read\"]\ndescription = \"x\"\n",
+            "api_keys",
+        ),
+    ];
+    for (file, toml, key) in cases {
+        let config = write_config(file, toml);
+        let out = Command::new(example("orchestration"))
+            .arg("--config")
+            .arg(&config)
+            .args(["--bind", "127.0.0.1:0"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(out.stdout.is_empty(), "{file}: never listened");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("error:") && stderr.contains(key),
+            "{file}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{file}: {stderr}");
+    }
+}

@@ -1,0 +1,6 @@
+use tasker_auth::requires;
+
+#[requires(tasks:create)]
+struct CreateTask;
+
+fn main() {}
