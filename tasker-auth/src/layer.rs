@@ -1,9 +1,12 @@
 //! The authentication middleware: [`AuthLayer`], its service [`AuthMiddleware`] and its
 //! [`ResponseFuture`].
 //!
-//! Apply it with [`Router::route_layer`](axum::Router::route_layer), so that it runs only for
-//! matched routes: unknown paths stay 404 and wrong methods 405, without asking for credentials.
-//! Public routes (health, metrics, docs) are merged after it and never see it.
+//! Apply it with `route_layer` on each protected [`MethodRouter`](axum::routing::MethodRouter),
+//! so that it runs only for requests that match a route and a method: unknown paths stay 404 and
+//! wrong methods 405, without asking for credentials. ([`Router::route_layer`](axum::Router::route_layer)
+//! keeps 404s too, but in axum 0.8 it also wraps each path's 405 fallback, so a wrong method
+//! without credentials would get a 401.) Public routes (health, metrics, docs) are added without
+//! it and never see it.
 //!
 //! # Example
 //!
@@ -18,8 +21,7 @@
 //!
 //! let security = SecurityService::disabled();
 //! let app: Router = Router::new()
-//!     .route("/v1/tasks", get(list_tasks))
-//!     .route_layer(security.layer())
+//!     .route("/v1/tasks", get(list_tasks).route_layer(security.layer()))
 //!     .route("/health", get(|| async { "ok" }));
 //! ```
 

@@ -224,7 +224,8 @@ impl SecurityService {
         &self.inner.api_key_header
     }
 
-    /// The authentication middleware for this service (apply it with `Router::route_layer`).
+    /// The authentication middleware for this service: apply it with `route_layer` on each
+    /// protected `MethodRouter` (see [`AuthLayer`](crate::AuthLayer)).
     pub fn layer(&self) -> crate::AuthLayer {
         crate::AuthLayer::new(self.clone())
     }
