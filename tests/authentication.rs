@@ -278,6 +278,27 @@ async fn token_just_over_8_kib_is_malformed_even_if_well_signed() {
 }
 
 #[tokio::test]
+async fn oversized_credentials_are_refused_before_parsing() {
+    let service = rsa_service();
+    // The log detail says why: the size, not a parse error.
+    let err = service
+        .authenticate(&bearer(&"a.b.c".repeat(2000)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.reason().as_str(), "malformed");
+    assert!(err.to_string().contains("8 KiB"), "{err}");
+    // API keys too.
+    let reply = get_tasks(&service, api_key(&"k".repeat(9 * 1024))).await;
+    assert_refused(&reply, "malformed");
+    // Exactly 8 KiB of token is still parsed (and here refused for its content).
+    let err = service
+        .authenticate(&bearer(&"a".repeat(8 * 1024)))
+        .await
+        .unwrap_err();
+    assert!(!err.to_string().contains("8 KiB"), "{err}");
+}
+
+#[tokio::test]
 async fn non_utf8_authorization_header_is_malformed() {
     let mut headers = HeaderMap::new();
     headers.insert(

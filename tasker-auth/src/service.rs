@@ -716,3 +716,26 @@ fn load_public_key(pem_bytes: &[u8]) -> Result<PublicKey, String> {
     })?;
     Ok(PublicKey { decoding, kind })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crypto_provider_is_available() {
+        assert!(ensure_crypto_provider().is_ok());
+        assert!(CryptoProvider::try_get_default().is_some());
+    }
+
+    #[test]
+    fn allowed_algorithms_refuse_none_and_hmac() {
+        let parse = |names: &[&str]| {
+            parse_allowed_algorithms(&names.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
+        assert!(parse(&["RS256", "PS512", "EdDSA"]).is_ok());
+        for bad in [&["none"][..], &["HS256"], &[], &["RS256", "rs256"]] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err.key(), Some("web.auth.jwt_allowed_algorithms"));
+        }
+    }
+}
