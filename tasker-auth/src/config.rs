@@ -407,6 +407,10 @@ impl TaskerConfig {
         let mut config: TaskerConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|err| {
                 let key = err.path().to_string();
+                if is_secret_key(&key) {
+                    // The parser's message may quote the value: keep secrets out of it.
+                    return ConfigError::invalid(key, "must be a string (value not shown)");
+                }
                 ConfigError::Parse {
                     key: if key == "." { String::new() } else { key },
                     source: err.into_inner(),
@@ -491,6 +495,10 @@ impl TaskerConfig {
     }
 }
 
+fn is_secret_key(path: &str) -> bool {
+    path == "web.auth.jwt_public_key" || path.ends_with(".key") || path.ends_with(".key_sha256")
+}
+
 fn push_key(path: &mut String, key: &str) {
     if !path.is_empty() {
         path.push('.');
@@ -564,9 +572,11 @@ pub(crate) fn substitute(
             && !name.starts_with(|c: char| c.is_ascii_digit())
             && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid_name {
-            return Err(format!(
-                "`${{{body}}}` is not a valid substitution (expected ${{NAME}} or ${{NAME:-default}})"
-            ));
+            return Err(
+                "invalid substitution: expected ${NAME} or ${NAME:-default}, with a NAME \
+                 made of letters, digits and _"
+                    .to_owned(),
+            );
         }
         match (env(name).filter(|v| !v.is_empty()), default) {
             (Some(v), _) => out.push_str(&v),
@@ -646,6 +656,23 @@ mod tests {
     fn substitution_unset_variable_is_error_naming_it() {
         let err = substitute("${NOPE}", &no_env).unwrap_err();
         assert!(err.contains("NOPE"), "{err}");
+    }
+
+    #[test]
+    fn wrong_type_of_a_secret_is_not_echoed() {
+        let err = TaskerConfig::from_toml_str(
+            "[[web.auth.api_keys]]\nkey = 98765432109876543\n",
+            &no_env,
+        )
+        .unwrap_err();
+        assert_eq!(err.key(), Some("web.auth.api_keys[0].key"));
+        assert!(!err.to_string().contains("98765432109876543"), "{err}");
+    }
+
+    #[test]
+    fn invalid_substitution_does_not_echo_its_text() {
+        let err = substitute("${not valid:-hunter2}", &no_env).unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
     }
 
     #[test]
