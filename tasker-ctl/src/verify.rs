@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header};
-use tasker_auth::{AuthConfig, AuthError, FailureReason, JwtVerificationMethod, SecurityService};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tasker_auth::{
+    AuthConfig, AuthError, FailureReason, JwksKeyStore, JwtVerificationMethod, SecurityService,
+};
 
 use crate::Failure;
 use crate::validate::{KeySource, Refusal, Verified};
@@ -44,22 +45,13 @@ async fn verify_async(
     cfg.jwt_audience = audience.to_owned();
     cfg.strict_validation = true;
 
-    let mut file_server = None;
     let service = match source {
         KeySource::PublicKeyPem(pem) => {
             cfg.jwt_verification_method = JwtVerificationMethod::PublicKey;
             cfg.jwt_public_key = pem.clone();
             static_key_service(&mut cfg)?
         }
-        KeySource::JwksFile(text) => {
-            // The server reads key sets over HTTP only: serve the file on loopback for the
-            // duration of the check, so the very same JWKS code path verifies the token.
-            let (url, task) = serve_on_loopback(text.clone()).await.map_err(|e| {
-                Failure::new(format!("cannot serve the JWKS file on 127.0.0.1: {e}"))
-            })?;
-            file_server = Some(task);
-            jwks_service(&mut cfg, url, true)?
-        }
+        KeySource::JwksFile(text) => jwks_file_service(&mut cfg, text)?,
         KeySource::JwksUrl(url) => {
             let allow_http = url.starts_with("http://");
             jwks_service(&mut cfg, url.clone(), allow_http)?
@@ -77,9 +69,6 @@ async fn verify_async(
     let outcome = tokio::time::timeout(Duration::from_secs(15), service.authenticate(&headers))
         .await
         .map_err(|_| Failure::new("verification timed out (is the JWKS endpoint reachable?)"))?;
-    if let Some(task) = file_server {
-        task.abort();
-    }
     Ok(match outcome {
         Ok(ctx) => Ok(Verified {
             subject: ctx.subject().to_owned(),
@@ -120,13 +109,33 @@ fn jwks_service(
     cfg.jwt_verification_method = JwtVerificationMethod::Jwks;
     cfg.jwks_url = url;
     cfg.jwks_url_allow_http = allow_http;
-    cfg.jwt_allowed_algorithms = FAMILIES
+    cfg.jwt_allowed_algorithms = all_algorithms();
+    SecurityService::from_config(cfg)
+        .map_err(|e| Failure::new(format!("unusable JWKS source: {}", strip_key(&e))))
+}
+
+/// A key set read from a file: the server's own JWKS parsing and key selection, over a fixed set.
+fn jwks_file_service(cfg: &mut AuthConfig, json: &str) -> Result<SecurityService, Failure> {
+    cfg.jwt_verification_method = JwtVerificationMethod::Jwks;
+    cfg.jwks_url = "file:jwks.json".to_owned();
+    cfg.jwt_allowed_algorithms = all_algorithms();
+    let algorithms: Vec<jsonwebtoken::Algorithm> = cfg
+        .jwt_allowed_algorithms
+        .iter()
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let store = JwksKeyStore::from_jwks_json(json, &algorithms)
+        .map_err(|e| Failure::new(format!("unusable JWKS file: {e}")))?;
+    SecurityService::from_config_with_key_store(cfg, store)
+        .map_err(|e| Failure::new(format!("unusable JWKS file: {}", strip_key(&e))))
+}
+
+fn all_algorithms() -> Vec<String> {
+    FAMILIES
         .iter()
         .flat_map(|f| f.iter())
         .map(|a| (*a).to_owned())
-        .collect();
-    SecurityService::from_config(cfg)
-        .map_err(|e| Failure::new(format!("unusable JWKS source: {}", strip_key(&e))))
+        .collect()
 }
 
 /// The server's message without the configuration key it names (the CLI has flags, not keys).
@@ -165,33 +174,4 @@ fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String
         detail.push_str(" (no key in the set has the token's kid)");
     }
     Refusal { reason, detail }
-}
-
-/// Serves `body` as `application/json` to every connection on 127.0.0.1 until aborted.
-async fn serve_on_loopback(body: String) -> std::io::Result<(String, tokio::task::JoinHandle<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}/jwks.json", listener.local_addr()?);
-    let task = tokio::spawn(async move {
-        while let Ok((mut stream, _)) = listener.accept().await {
-            let body = body.clone();
-            tokio::spawn(async move {
-                // Read the request head (bounded), then answer and close.
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-                    match stream.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let response = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = stream.write_all(response.as_bytes()).await;
-                let _ = stream.shutdown().await;
-            });
-        }
-    });
-    Ok((url, task))
 }
