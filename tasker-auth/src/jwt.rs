@@ -134,24 +134,13 @@ pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
 }
 
 /// What the claims must satisfy.
+#[derive(Debug)]
 pub(crate) struct ClaimRules {
     pub(crate) issuer: Option<Arc<str>>,
     pub(crate) audience: Option<Box<str>>,
     pub(crate) leeway: u64,
     pub(crate) permissions_claim: Box<str>,
     pub(crate) strict: bool,
-}
-
-impl fmt::Debug for ClaimRules {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClaimRules")
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("leeway", &self.leeway)
-            .field("permissions_claim", &self.permissions_claim)
-            .field("strict", &self.strict)
-            .finish()
-    }
 }
 
 /// A token split into its parts, its header checked.
