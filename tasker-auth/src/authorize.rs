@@ -1,13 +1,16 @@
 //! Authorization: the permission check that runs before a handler's extractors, for
 //! `#[requires(...)]`, [`authorize`] and [`require_permission`].
 
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use axum::extract::{FromRequestParts, Request};
 use axum::handler::Handler;
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
+use pin_project_lite::pin_project;
 
 use crate::{Action, AuthError, Permission, Resource, SecurityContext};
 
@@ -160,13 +163,56 @@ where
     H: Handler<T, S>,
     S: Send + 'static,
 {
-    type Future = Pin<Box<dyn Future<Output = Response> + Send>>;
+    type Future = AuthorizedFuture<H::Future>;
 
     fn call(self, req: Request, state: S) -> Self::Future {
         let (parts, body) = req.into_parts();
-        if let Err(e) = check_parts(&parts, self.permission) {
-            return Box::pin(std::future::ready(e.into_response()));
+        match check_parts(&parts, self.permission) {
+            Ok(()) => AuthorizedFuture::Allowed {
+                inner: self.inner.call(Request::from_parts(parts, body), state),
+            },
+            Err(e) => AuthorizedFuture::Denied {
+                response: Some(e.into_response()),
+            },
         }
-        Box::pin(self.inner.call(Request::from_parts(parts, body), state))
+    }
+}
+
+pin_project! {
+    /// The future of an [`Authorized`] handler: the refusal, ready at once, or the handler's own
+    /// future. No allocation either way.
+    #[project = AuthorizedFutureProj]
+    #[allow(missing_docs)] // the variants are private in all but name
+    pub enum AuthorizedFuture<F> {
+        #[doc(hidden)]
+        Denied { response: Option<Response> },
+        #[doc(hidden)]
+        Allowed { #[pin] inner: F },
+    }
+}
+
+impl<F> fmt::Debug for AuthorizedFuture<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            AuthorizedFuture::Denied { .. } => "AuthorizedFuture::Denied",
+            AuthorizedFuture::Allowed { .. } => "AuthorizedFuture::Allowed",
+        })
+    }
+}
+
+impl<F: Future<Output = Response>> Future for AuthorizedFuture<F> {
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.project() {
+            AuthorizedFutureProj::Allowed { inner } => inner.poll(cx),
+            // Polled again after completion (a caller bug): answer with the fail-closed 500
+            // rather than panic.
+            AuthorizedFutureProj::Denied { response } => Poll::Ready(
+                response
+                    .take()
+                    .unwrap_or_else(|| AuthError::Misconfigured.into_response()),
+            ),
+        }
     }
 }

@@ -111,7 +111,8 @@ mod service;
 
 pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
-    Authorized, UnknownPermissionPair, authorize, require_permission, try_authorize,
+    Authorized, AuthorizedFuture, UnknownPermissionPair, authorize, require_permission,
+    try_authorize,
 };
 pub use config::{
     ApiKeyConfig, AuthConfig, ConfigError, JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
