@@ -28,7 +28,7 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     };
 
     let span = checked.span;
-    let variant = Ident::new(&format!("{:?}", checked.permission), span);
+    let variant = Ident::new(checked.permission.variant_name(), span);
     let guard: FnArg = syn::parse_quote_spanned! {span=>
         _: ::tasker_auth::__private::Require<{ ::tasker_auth::Permission::#variant as u8 }>
     };

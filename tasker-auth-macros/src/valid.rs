@@ -229,16 +229,16 @@ mod tests {
         }
     }
 
-    /// The expansion names `Permission::<Debug name>`: the Debug name must be the variant name.
+    /// The expansion names `Permission::<variant_name()>`: it must follow the wire name.
     #[test]
-    fn debug_name_is_the_variant_name() {
+    fn variant_name_follows_the_wire_name() {
         for &p in Permission::ALL {
             let camel: String = p
                 .as_str()
                 .split([':', '_'])
                 .map(|w| w[..1].to_uppercase() + &w[1..])
                 .collect();
-            assert_eq!(format!("{p:?}"), camel);
+            assert_eq!(p.variant_name(), camel);
         }
     }
 

@@ -45,6 +45,12 @@ macro_rules! vocabulary {
                 match self { $(Permission::$variant => $name,)* }
             }
 
+            /// The Rust name of the variant, e.g. `"TasksCreate"` (the `#[requires]` macro
+            /// writes `Permission::TasksCreate` into the code it generates).
+            pub const fn variant_name(self) -> &'static str {
+                match self { $(Permission::$variant => stringify!($variant),)* }
+            }
+
             /// The resource this permission belongs to.
             pub const fn resource(self) -> Resource {
                 match self { $(Permission::$variant => Resource::$res,)* }
