@@ -129,5 +129,25 @@ fn others(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, jwt, others);
+/// The same requests with a Prometheus recorder installed, so that the counters and the histogram
+/// each request records are really stored. Runs last: the recorder is process-wide.
+fn with_prometheus(c: &mut Criterion) {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    if metrics::set_global_recorder(recorder).is_err() {
+        return;
+    }
+    let security = service_for(rsa());
+    let mut group = c.benchmark_group("with_prometheus");
+    let app = router(Some(&security));
+    let key = HeaderValue::from_static(READER_KEY);
+    let api_key_header = header::HeaderName::from_static("x-api-key");
+    group.bench_function("api_key_request_through_auth_layer", |b| {
+        b.iter(|| oneshot(&app, request(api_key_header.clone(), &key)))
+    });
+    group.finish();
+    assert!(handle.render().contains("tasker_auth_requests_total"));
+}
+
+criterion_group!(benches, jwt, others, with_prometheus);
 criterion_main!(benches);
