@@ -79,8 +79,10 @@ fn servers_listen_serve_and_stop_on_sigterm() {
             "{name}: auth is on"
         );
 
-        let status = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+        // The shell's builtin `kill`: no dependency on a procps binary.
+        let status = Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -TERM {}", child.id()))
             .status()
             .unwrap();
         assert!(status.success());
