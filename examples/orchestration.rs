@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
 use tasker_auth::{Permission, SecurityContext, SecurityService, TaskerConfig, requires};
-use tasker_demo::api_error::ApiError;
+use tasker_demo::api_error::{ApiError, find_template};
 use tasker_demo::server::{self, ApiKind, AppState, ServerArgs, StartupError};
 use tasker_demo::store::{
     Bottleneck, DlqEntry, DlqStats, DlqStatus, DlqUpdate, HandlerInfo, NewTask, PerformanceMetrics,
@@ -206,10 +206,7 @@ async fn get_template(
     State(app): State<AppState>,
     Path((namespace, name, version)): Path<(String, String, String)>,
 ) -> Result<Json<Template>, ApiError> {
-    app.store
-        .template(&namespace, &name, &version)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format_args!("template {namespace}/{name}/{version}")))
+    find_template(&app.store, &namespace, &name, &version).map(Json)
 }
 
 /// Registered step handlers.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
 use tasker_auth::{SecurityService, TaskerConfig, requires};
-use tasker_demo::api_error::ApiError;
+use tasker_demo::api_error::{ApiError, find_template};
 use tasker_demo::server::{self, ApiKind, AppState, ServerArgs, StartupError};
 use tasker_demo::store::{Store, Template};
 use utoipa::openapi::OpenApi;
@@ -60,10 +60,7 @@ async fn get_template(
     State(app): State<AppState>,
     Path((namespace, name, version)): Path<(String, String, String)>,
 ) -> Result<Json<Template>, ApiError> {
-    app.store
-        .template(&namespace, &name, &version)
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format_args!("template {namespace}/{name}/{version}")))
+    find_template(&app.store, &namespace, &name, &version).map(Json)
 }
 
 /// Check a task context against a template before submitting it.
@@ -80,12 +77,7 @@ async fn validate_template(
     Path((namespace, name, version)): Path<(String, String, String)>,
     Json(request): Json<ValidationRequest>,
 ) -> Result<Json<ValidationReport>, ApiError> {
-    let template = app
-        .store
-        .template(&namespace, &name, &version)
-        .ok_or_else(|| {
-            ApiError::not_found(format_args!("template {namespace}/{name}/{version}"))
-        })?;
+    let template = find_template(&app.store, &namespace, &name, &version)?;
     let missing_fields: Vec<String> = template
         .required_context
         .iter()

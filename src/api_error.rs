@@ -5,6 +5,20 @@ use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde_json::json;
 
+use crate::store::{Store, Template};
+
+/// The template `namespace/name/version`, or the 404 both APIs answer without it.
+pub fn find_template(
+    store: &Store,
+    namespace: &str,
+    name: &str,
+    version: &str,
+) -> Result<Template, ApiError> {
+    store
+        .template(namespace, name, version)
+        .ok_or_else(|| ApiError::not_found(format_args!("template {namespace}/{name}/{version}")))
+}
+
 /// A handler error: a status, a code and a message, written as
 /// `{"error": {"code": "...", "message": "..."}}`.
 #[derive(Debug, Clone)]

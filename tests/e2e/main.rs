@@ -667,3 +667,52 @@ async fn with_auth_disabled_every_protected_route_is_open() {
         "disabled auth holds every permission, context_read too"
     );
 }
+
+#[tokio::test]
+async fn unknown_resources_are_json_404s_on_both_apis() {
+    let s = start(true, false).await;
+    let cases = [
+        (
+            &s.orchestration,
+            "GET",
+            "/v1/templates/ecommerce/nope/1.0.0",
+            "templates:read",
+        ),
+        (
+            &s.worker,
+            "GET",
+            "/v1/templates/ecommerce/nope/1.0.0",
+            "worker:templates_read",
+        ),
+        (
+            &s.worker,
+            "POST",
+            "/v1/templates/ecommerce/nope/1.0.0/validate",
+            "templates:validate",
+        ),
+        (
+            &s.orchestration,
+            "GET",
+            "/v1/tasks/00000000-0000-4000-8000-000000000000",
+            "tasks:read",
+        ),
+    ];
+    for (base, method, path, permission) in cases {
+        let mut req = client()
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{base}{path}"),
+            )
+            .bearer_auth(token(&[permission]));
+        if method == "POST" {
+            req = req.json(&json!({"context": {}}));
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(
+            body["error"]["code"], "NOT_FOUND",
+            "{method} {path}: {body}"
+        );
+    }
+}
