@@ -746,15 +746,6 @@ fn parse_set(
     Ok(keys)
 }
 
-const RSA_ALGORITHMS: [Algorithm; 6] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-];
-
 /// Validates a JWK's public key parameters beyond what `DecodingKey::from_jwk` checks.
 type KeyCheck = fn(&serde_json::Value) -> Result<(), &'static str>;
 
@@ -781,7 +772,7 @@ fn parse_key(entry: &serde_json::Value, allowed: &[Algorithm]) -> Result<JwksKey
         }
     }
     let (candidates, checked): (&[Algorithm], KeyCheck) = match (text("kty"), text("crv")) {
-        (Some("RSA"), _) => (&RSA_ALGORITHMS, check_rsa),
+        (Some("RSA"), _) => (jsonwebtoken::AlgorithmFamily::Rsa.algorithms(), check_rsa),
         (Some("EC"), Some("P-256")) => (&[Algorithm::ES256], check_ec_p256),
         (Some("EC"), Some("P-384")) => (&[Algorithm::ES384], check_ec_p384),
         (Some("EC"), _) => return Err("unsupported EC curve"),
