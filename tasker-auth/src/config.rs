@@ -120,6 +120,10 @@ pub struct AuthConfig {
     /// `jwt_allowed_algorithms`: the only `alg` values accepted; they must fit the key. `none`
     /// and `HS*` are refused at start-up. Default `["RS256"]`.
     pub jwt_allowed_algorithms: Vec<String>,
+    /// `jwt_cache_max_entries`: how many verified tokens are kept so that their next use skips
+    /// the signature check (at most 1,000,000); `0` disables the cache. Default `10000`.
+    #[serde(deserialize_with = "lenient_u64")]
+    pub jwt_cache_max_entries: u64,
     /// `jwks_url` (env `TASKER_JWKS_URL`). Default `""`.
     pub jwks_url: String,
     /// `jwks_refresh_interval_seconds`. Default `3600`.
@@ -167,6 +171,7 @@ impl AuthConfig {
             jwt_public_key_path: String::new(),
             jwt_public_key: String::new(),
             jwt_allowed_algorithms: vec!["RS256".to_owned()],
+            jwt_cache_max_entries: 10_000,
             jwks_url: String::new(),
             jwks_refresh_interval_seconds: 3600,
             jwks_max_stale_seconds: 300,
@@ -198,6 +203,7 @@ impl fmt::Debug for AuthConfig {
             .field("jwt_public_key_path", &self.jwt_public_key_path)
             .field("jwt_public_key", &redact_str(&self.jwt_public_key))
             .field("jwt_allowed_algorithms", &self.jwt_allowed_algorithms)
+            .field("jwt_cache_max_entries", &self.jwt_cache_max_entries)
             .field("jwks_url", &self.jwks_url)
             .field(
                 "jwks_refresh_interval_seconds",

@@ -330,6 +330,16 @@ impl JwksKeyStore {
         }
     }
 
+    /// The key for `kid` if the store holds it and may serve it now, without fetching: what
+    /// [`key`](Self::key) returns at once. The verified-token cache compares it with the key a
+    /// token was verified with.
+    pub(crate) fn current_key(&self, kid: &str) -> Option<Arc<JwksKey>> {
+        match self.inner.lookup(kid) {
+            Lookup::Found(key) => Some(key),
+            Lookup::Miss { .. } => None,
+        }
+    }
+
     /// Fetches the set now, ignoring the cooldown (still at most one fetch in flight), and returns
     /// how many usable keys it holds. On failure the cached keys are kept. A static set returns
     /// its size.

@@ -17,7 +17,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
@@ -26,6 +26,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::clock::Clock;
 use crate::{AuthError, AuthMethod, PermissionSet, SecurityContext};
 
 /// Credentials longer than this are refused before any parsing.
@@ -141,6 +142,52 @@ pub(crate) struct ClaimRules {
     pub(crate) leeway: u64,
     pub(crate) permissions_claim: Box<str>,
     pub(crate) strict: bool,
+    /// What `exp`, `nbf` and `iat` are compared with.
+    pub(crate) clock: Clock,
+}
+
+/// A token that verified: its context, and the claims its validity depends on over time.
+#[derive(Debug)]
+pub(crate) struct Verified {
+    pub(crate) context: SecurityContext,
+    pub(crate) times: TimeClaims,
+}
+
+/// `exp`, `nbf` and `iat`, in seconds since the Unix epoch.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TimeClaims {
+    pub(crate) exp: i64,
+    pub(crate) nbf: Option<i64>,
+    pub(crate) iat: Option<i64>,
+}
+
+impl TimeClaims {
+    /// The `nbf` and `iat` checks: the token is not (yet) valid before these, less the leeway.
+    #[inline]
+    pub(crate) fn check_started(&self, leeway: u64, now: i64) -> Result<(), AuthError> {
+        let latest = now.saturating_add(leeway as i64);
+        if self.nbf.is_some_and(|nbf| nbf > latest) {
+            return Err(AuthError::invalid("nbf in the future"));
+        }
+        if self.iat.is_some_and(|iat| iat > latest) {
+            return Err(AuthError::invalid("iat in the future"));
+        }
+        Ok(())
+    }
+
+    /// The `exp` check: refused once `exp` plus the leeway has passed.
+    #[inline]
+    pub(crate) fn check_not_expired(&self, leeway: u64, now: i64) -> Result<(), AuthError> {
+        if now > self.exp.saturating_add(leeway as i64) {
+            return Err(AuthError::Expired);
+        }
+        Ok(())
+    }
+
+    /// Whether `nbf` or `iat` lies ahead of `now` (the leeway aside).
+    pub(crate) fn starts_after(&self, now: i64) -> bool {
+        self.nbf.is_some_and(|nbf| nbf > now) || self.iat.is_some_and(|iat| iat > now)
+    }
 }
 
 /// A token split into its parts, its header checked.
@@ -226,7 +273,7 @@ pub(crate) fn verify_token(
     token: &ParsedToken<'_>,
     key: &DecodingKey,
     rules: &ClaimRules,
-) -> Result<SecurityContext, AuthError> {
+) -> Result<Verified, AuthError> {
     match jsonwebtoken::crypto::verify(token.signature, token.message.as_bytes(), key, token.alg) {
         Ok(true) => {}
         Ok(false) => return Err(AuthError::invalid("bad signature")),
@@ -266,7 +313,7 @@ impl StaticKey {
         &self,
         token: &ParsedToken<'_>,
         rules: &ClaimRules,
-    ) -> Result<SecurityContext, AuthError> {
+    ) -> Result<Verified, AuthError> {
         let key = self.by_alg[alg_index(token.alg)]
             .as_ref()
             .ok_or(AuthError::invalid("alg not allowed"))?;
@@ -303,7 +350,7 @@ impl fmt::Debug for StaticKey {
     }
 }
 
-fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, AuthError> {
+fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<Verified, AuthError> {
     let seed = ClaimsSeed {
         permissions_claim: &rules.permissions_claim,
         audience: rules.audience.as_deref(),
@@ -320,10 +367,14 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, Aut
             }
         })?;
 
-    let now = unix_now();
-    let leeway = rules.leeway as i64;
+    let now = rules.clock.now();
     let Some(exp) = claims.exp else {
         return Err(AuthError::invalid("missing exp"));
+    };
+    let times = TimeClaims {
+        exp,
+        nbf: claims.nbf,
+        iat: claims.iat,
     };
     let sub = match claims.sub {
         Some(s) if !s.is_empty() => s,
@@ -337,18 +388,7 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, Aut
     if rules.audience.is_some() && !claims.aud_matches {
         return Err(AuthError::invalid("wrong or missing aud"));
     }
-    if claims
-        .nbf
-        .is_some_and(|nbf| nbf > now.saturating_add(leeway))
-    {
-        return Err(AuthError::invalid("nbf in the future"));
-    }
-    if claims
-        .iat
-        .is_some_and(|iat| iat > now.saturating_add(leeway))
-    {
-        return Err(AuthError::invalid("iat in the future"));
-    }
+    times.check_started(rules.leeway, now)?;
     if !claims.unknown.is_empty() {
         if rules.strict {
             return Err(AuthError::invalid("unknown permission (strict_validation)"));
@@ -359,9 +399,7 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, Aut
             "ignoring unknown permissions in token (strict_validation = false)"
         );
     }
-    if now > exp.saturating_add(leeway) {
-        return Err(AuthError::Expired);
-    }
+    times.check_not_expired(rules.leeway, now)?;
     let issuer = match (&rules.issuer, claims.iss) {
         (Some(configured), _) => configured.clone(),
         (None, Some(iss)) => Arc::from(&*iss),
@@ -370,19 +408,15 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<SecurityContext, Aut
     let expires_at = u64::try_from(exp)
         .ok()
         .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
-    Ok(SecurityContext::new(
-        Arc::<str>::from(&*sub),
-        AuthMethod::Jwt { issuer },
-        claims.permissions,
-        expires_at,
-    ))
-}
-
-fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    Ok(Verified {
+        context: SecurityContext::new(
+            Arc::<str>::from(&*sub),
+            AuthMethod::Jwt { issuer },
+            claims.permissions,
+            expires_at,
+        ),
+        times,
+    })
 }
 
 fn is_base64url(s: &str) -> bool {
@@ -678,13 +712,15 @@ mod tests {
             leeway: 0,
             permissions_claim: "scope".into(),
             strict: true,
+            clock: Clock::System,
         };
-        let exp = unix_now() + 60;
+        let exp = Clock::System.now() + 60;
         let ctx = check_claims(
             format!(r#"{{"sub":"a","exp":{exp},"scope":"tasks:read  dlq:*"}}"#).as_bytes(),
             &rules,
         )
-        .unwrap();
+        .unwrap()
+        .context;
         assert!(ctx.has(crate::Permission::TasksRead));
         assert!(ctx.has(crate::Permission::DlqStats));
         assert!(!ctx.has(crate::Permission::TasksCreate));
@@ -698,8 +734,9 @@ mod tests {
             leeway: 0,
             permissions_claim: "permissions".into(),
             strict: true,
+            clock: Clock::System,
         };
-        let exp = unix_now() + 60;
+        let exp = Clock::System.now() + 60;
         let err = check_claims(
             format!(r#"{{"sub":"a","exp":{exp},"sub":"b"}}"#).as_bytes(),
             &rules,

@@ -93,6 +93,7 @@
 
 mod api_key;
 mod authorize;
+mod clock;
 #[cfg(feature = "client")]
 pub mod client;
 mod config;
@@ -108,6 +109,7 @@ mod layer;
 pub mod openapi;
 mod permission_set;
 mod service;
+mod token_cache;
 
 pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
 pub use authorize::{
@@ -136,6 +138,28 @@ pub use tasker_auth_macros::requires;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::authorize::Require;
+    pub use crate::clock::ManualClock;
+    pub use crate::token_cache::TokenCacheStats;
+
+    /// [`SecurityService::from_config`](crate::SecurityService::from_config) with token times
+    /// read from `clock`, so that tests can move time to the second.
+    pub fn service_with_clock(
+        cfg: &crate::AuthConfig,
+        clock: ManualClock,
+    ) -> Result<crate::SecurityService, crate::ConfigError> {
+        crate::SecurityService::with_clock(cfg, crate::clock::Clock::Manual(clock))
+    }
+
+    /// [`SecurityService::from_config_with_key_store`](crate::SecurityService::from_config_with_key_store)
+    /// with token times read from `clock`.
+    #[cfg(feature = "jwks")]
+    pub fn service_with_key_store_and_clock(
+        cfg: &crate::AuthConfig,
+        store: crate::JwksKeyStore,
+        clock: ManualClock,
+    ) -> Result<crate::SecurityService, crate::ConfigError> {
+        crate::SecurityService::with_key_store_and_clock(cfg, store, crate::clock::Clock::Manual(clock))
+    }
 
     /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
     /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.

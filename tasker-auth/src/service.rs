@@ -46,7 +46,9 @@ use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 use crate::config::{AuthConfig, ConfigError, JwtVerificationMethod};
-use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey};
+use crate::clock::Clock;
+use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey, Verified};
+use crate::token_cache::{MAX_ENTRIES_LIMIT, TokenCache, TokenCacheStats, VerifiedBy};
 use crate::{ApiKeyRegistry, AuthError, SecurityContext};
 
 /// Authenticates requests: JWT bearer tokens (static key or JWKS) and API keys.
@@ -69,6 +71,8 @@ struct JwtVerifier {
     keys: KeySource,
     allowed: AlgorithmSet,
     rules: ClaimRules,
+    /// Tokens that verified (`None`: `jwt_cache_max_entries = 0`).
+    cache: Option<TokenCache>,
 }
 
 enum KeySource {
@@ -99,7 +103,7 @@ impl SecurityService {
     /// [`SecurityContext::disabled`]. With JWKS verification this starts the key store's
     /// background refresh, so it must run inside a Tokio runtime.
     pub fn from_config(cfg: &AuthConfig) -> Result<Self, ConfigError> {
-        Self::build(cfg, None)
+        Self::build(cfg, None, Clock::System)
     }
 
     /// Like [`from_config`](Self::from_config), but bearer tokens are verified against `store`
@@ -111,16 +115,36 @@ impl SecurityService {
         cfg: &AuthConfig,
         store: crate::JwksKeyStore,
     ) -> Result<Self, ConfigError> {
+        Self::with_key_store_and_clock(cfg, store, Clock::System)
+    }
+
+    /// [`from_config`](Self::from_config) with token times read from `clock`.
+    pub(crate) fn with_clock(cfg: &AuthConfig, clock: Clock) -> Result<Self, ConfigError> {
+        Self::build(cfg, None, clock)
+    }
+
+    /// [`from_config_with_key_store`](Self::from_config_with_key_store) with token times read
+    /// from `clock`.
+    #[cfg(feature = "jwks")]
+    pub(crate) fn with_key_store_and_clock(
+        cfg: &AuthConfig,
+        store: crate::JwksKeyStore,
+        clock: Clock,
+    ) -> Result<Self, ConfigError> {
         if !cfg.enabled {
             return Err(ConfigError::invalid(
                 "web.auth.enabled",
                 "a key store was given but authentication is disabled",
             ));
         }
-        Self::build(cfg, Some(KeySource::Jwks(store)))
+        Self::build(cfg, Some(KeySource::Jwks(store)), clock)
     }
 
-    fn build(cfg: &AuthConfig, keys: Option<KeySource>) -> Result<Self, ConfigError> {
+    fn build(
+        cfg: &AuthConfig,
+        keys: Option<KeySource>,
+        clock: Clock,
+    ) -> Result<Self, ConfigError> {
         if !cfg.enabled {
             tracing::warn!(
                 "authentication is disabled (web.auth.enabled = false): every request gets full \
@@ -138,25 +162,25 @@ impl SecurityService {
                 "must name the claim holding the permissions",
             ));
         }
-        let jwt = match (keys, cfg.jwt_verification_method) {
-            (Some(keys), _) => Some(JwtVerifier {
-                keys,
-                allowed,
-                rules: claim_rules(cfg),
-            }),
+        if cfg.jwt_cache_max_entries > MAX_ENTRIES_LIMIT {
+            return Err(ConfigError::invalid(
+                "web.auth.jwt_cache_max_entries",
+                format!("at most {MAX_ENTRIES_LIMIT} (0 disables the cache)"),
+            ));
+        }
+        let keys = match (keys, cfg.jwt_verification_method) {
+            (Some(keys), _) => Some(keys),
             (None, JwtVerificationMethod::PublicKey) => {
-                static_key(cfg, allowed)?.map(|key| JwtVerifier {
-                    keys: KeySource::Static(Box::new(key)),
-                    allowed,
-                    rules: claim_rules(cfg),
-                })
+                static_key(cfg, allowed)?.map(|key| KeySource::Static(Box::new(key)))
             }
-            (None, JwtVerificationMethod::Jwks) => Some(JwtVerifier {
-                keys: jwks_source(cfg, allowed)?,
-                allowed,
-                rules: claim_rules(cfg),
-            }),
+            (None, JwtVerificationMethod::Jwks) => Some(jwks_source(cfg, allowed)?),
         };
+        let jwt = keys.map(|keys| JwtVerifier {
+            keys,
+            allowed,
+            rules: claim_rules(cfg, clock),
+            cache: TokenCache::new(cfg.jwt_cache_max_entries),
+        });
 
         let api_keys = if cfg.api_keys_enabled {
             if cfg.api_keys.is_empty() {
@@ -256,13 +280,12 @@ impl SecurityService {
                     Err(AuthError::invalid("bearer tokens are not accepted")),
                 ),
                 Some(jwt) => match &jwt.keys {
-                    KeySource::Static(key) => (
-                        "jwt",
-                        jwt::parse_token(token, jwt.allowed, false)
-                            .and_then(|t| key.verify_token(&t, &jwt.rules)),
-                    ),
+                    KeySource::Static(key) => ("jwt", jwt.verify_static(key, token)),
                     #[cfg(feature = "jwks")]
-                    KeySource::Jwks(_) => return Outcome::NeedsKeyStore,
+                    KeySource::Jwks(store) => match jwt.cached_jwks_decision(store, token) {
+                        Some(result) => ("jwt", result),
+                        None => return Outcome::NeedsKeyStore,
+                    },
                 },
             },
         };
@@ -294,6 +317,9 @@ impl SecurityService {
         let KeySource::Jwks(store) = &jwt.keys else {
             return Err(AuthError::invalid("no key store"));
         };
+        if let Some(cache) = &jwt.cache {
+            cache.record_miss();
+        }
         let parsed = jwt::parse_token(token, jwt.allowed, true)?;
         let Some(kid) = parsed.kid.as_deref() else {
             return Err(AuthError::invalid("token has no kid"));
@@ -308,7 +334,17 @@ impl SecurityService {
         if key.alg.is_some_and(|alg| alg != parsed.alg) {
             return Err(AuthError::invalid("token alg differs from the key's alg"));
         }
-        jwt::verify_token(&parsed, &key.decoding_key, &jwt.rules)
+        let verified = jwt::verify_token(&parsed, &key.decoding_key, &jwt.rules)?;
+        if let Some(cache) = &jwt.cache {
+            let now = jwt.rules.clock.now();
+            cache.insert(
+                TokenCache::digest(token),
+                &verified,
+                VerifiedBy::Jwk(key),
+                now,
+            );
+        }
+        Ok(verified.context)
     }
 
     #[cfg(not(feature = "jwks"))]
@@ -385,10 +421,68 @@ impl SecurityService {
         }
     }
 
+    /// The verified-token cache's counts (`None` without JWT verification or with the cache
+    /// off). For tests and diagnostics: not public API.
+    #[doc(hidden)]
+    pub fn token_cache_stats(&self) -> Option<TokenCacheStats> {
+        let jwt = self.inner.jwt.as_ref()?;
+        jwt.cache.as_ref().map(TokenCache::stats)
+    }
+
     fn check_api_key(&self, key: &str) -> Result<SecurityContext, AuthError> {
         match &self.inner.api_keys {
             Some(registry) => registry.authenticate(key),
             None => Err(AuthError::invalid("API keys are not accepted")),
+        }
+    }
+}
+
+impl JwtVerifier {
+    /// A bearer token against the static key, through the cache when it is on.
+    #[inline]
+    fn verify_static(&self, key: &StaticKey, token: &str) -> Result<SecurityContext, AuthError> {
+        let verify = || -> Result<Verified, AuthError> {
+            jwt::parse_token(token, self.allowed, false).and_then(|t| key.verify_token(&t, &self.rules))
+        };
+        let Some(cache) = &self.cache else {
+            return verify().map(|v| v.context);
+        };
+        let digest = TokenCache::digest(token);
+        if let Some(hit) = cache.get(&digest) {
+            cache.record_hit();
+            return hit.decide(self.rules.leeway, self.rules.clock.now());
+        }
+        cache.record_miss();
+        let verified = verify()?;
+        cache.insert(digest, &verified, VerifiedBy::StaticKey, self.rules.clock.now());
+        Ok(verified.context)
+    }
+
+    /// The decision for a cached JWK-set token whose key the store still holds, without waiting;
+    /// `None` when the token must go through the key store (and is counted as a miss there).
+    #[cfg(feature = "jwks")]
+    #[inline]
+    fn cached_jwks_decision(
+        &self,
+        store: &crate::JwksKeyStore,
+        token: &str,
+    ) -> Option<Result<SecurityContext, AuthError>> {
+        let cache = self.cache.as_ref()?;
+        let digest = TokenCache::digest(token);
+        let hit = cache.get(&digest)?;
+        let VerifiedBy::Jwk(key) = &hit.verified_by else {
+            return None;
+        };
+        match store.current_key(&key.kid) {
+            Some(current) if Arc::ptr_eq(&current, key) => {
+                cache.record_hit();
+                Some(hit.decide(self.rules.leeway, self.rules.clock.now()))
+            }
+            // Rotated, removed or stale: the full path decides, as it would without the cache.
+            _ => {
+                cache.remove(&digest);
+                None
+            }
         }
     }
 }
@@ -406,7 +500,8 @@ impl fmt::Debug for SecurityService {
             };
             d.field("jwt_keys", &keys)
                 .field("jwt_allowed_algorithms", &jwt.allowed)
-                .field("jwt_rules", &jwt.rules);
+                .field("jwt_rules", &jwt.rules)
+                .field("jwt_cache", &jwt.cache);
         }
         if let Some(keys) = &inner.api_keys {
             d.field("api_keys", keys)
@@ -516,8 +611,9 @@ fn parse_allowed_algorithms(names: &[String]) -> Result<AlgorithmSet, ConfigErro
     Ok(set)
 }
 
-fn claim_rules(cfg: &AuthConfig) -> ClaimRules {
+fn claim_rules(cfg: &AuthConfig, clock: Clock) -> ClaimRules {
     ClaimRules {
+        clock,
         issuer: (!cfg.jwt_issuer.is_empty()).then(|| Arc::from(cfg.jwt_issuer.as_str())),
         audience: (!cfg.jwt_audience.is_empty()).then(|| cfg.jwt_audience.clone().into()),
         leeway: cfg.leeway_seconds,

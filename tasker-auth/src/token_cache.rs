@@ -1,0 +1,214 @@
+//! The verified-token cache: a bearer token whose signature held once skips the signature check
+//! the next times it arrives (a worker polling the API sends the same token thousands of times).
+//!
+//! It must be invisible to callers: with the cache on or off, every request gets the same
+//! decision at the same instant. So an entry is only a shortcut past what cannot change for a
+//! given token and configuration (its shape, header, signature and the claims checked against
+//! configuration), and everything that can change is checked again on every hit:
+//!
+//! - time: `nbf`, `iat` and `exp` (with the leeway) against the current clock, in the order and
+//!   with the errors of the full check;
+//! - the key: a token verified with a JWK-set key is served from the cache only while the store
+//!   still hands out that very key for its `kid` (the same `Arc`): a refreshed set, a removed key
+//!   or a set gone stale sends the token down the full path, which decides as it always does.
+//!   A static key cannot change under a running service; a new configuration is a new
+//!   [`SecurityService`](crate::SecurityService) with a new, empty cache.
+//!
+//! Failures are never cached, nor are tokens whose `nbf` or `iat` lies ahead of the clock. The
+//! entries are keyed by the token's SHA-256, so an entry costs the same whatever the token's
+//! length, and their number is bounded by `jwt_cache_max_entries` (quick_cache's S3-FIFO
+//! eviction), whatever callers send.
+
+use std::fmt;
+use std::hash::RandomState;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use quick_cache::sync::Cache;
+use quick_cache::{Lifecycle, UnitWeighter};
+
+use crate::SecurityContext;
+use crate::jwt::{TimeClaims, Verified};
+
+/// The largest `jwt_cache_max_entries` accepted: about 200 MB of entries.
+pub(crate) const MAX_ENTRIES_LIMIT: u64 = 1_000_000;
+
+/// The SHA-256 of a token: the cache key.
+pub(crate) type TokenDigest = [u8; 32];
+
+/// The key a cached token was verified with.
+#[derive(Debug)]
+pub(crate) enum VerifiedBy {
+    /// The service's static key, fixed for its lifetime.
+    StaticKey,
+    /// A key of the JWK set: the entry holds only while the store returns this same key.
+    #[cfg(feature = "jwks")]
+    Jwk(Arc<crate::JwksKey>),
+}
+
+/// What a hit needs to decide as the full check would.
+#[derive(Debug)]
+pub(crate) struct CachedToken {
+    pub(crate) context: SecurityContext,
+    pub(crate) times: TimeClaims,
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) verified_by: VerifiedBy,
+}
+
+impl CachedToken {
+    /// The decision the full check would make at `now`, for a token that verified before.
+    #[inline]
+    pub(crate) fn decide(
+        &self,
+        leeway: u64,
+        now: i64,
+    ) -> Result<SecurityContext, crate::AuthError> {
+        self.times.check_started(leeway, now)?;
+        self.times.check_not_expired(leeway, now)?;
+        Ok(self.context.clone())
+    }
+}
+
+/// Bounded, concurrent map from token digest to verified token, with hit/miss/eviction counts.
+pub(crate) struct TokenCache {
+    entries: Cache<TokenDigest, Arc<CachedToken>, UnitWeighter, RandomState, CountEvictions>,
+    max_entries: u64,
+    stats: Arc<Stats>,
+}
+
+#[derive(Default)]
+struct Stats {
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+}
+
+/// Counts what quick_cache evicts to stay within the bound.
+#[derive(Clone)]
+struct CountEvictions(Arc<Stats>);
+
+impl Lifecycle<TokenDigest, Arc<CachedToken>> for CountEvictions {
+    type RequestState = ();
+
+    fn on_evict(&self, _state: &mut (), _key: TokenDigest, _value: Arc<CachedToken>) {
+        self.0.evictions.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("tasker_auth_token_cache_evictions_total").increment(1);
+    }
+}
+
+impl TokenCache {
+    /// A cache of at most `max_entries` tokens, or `None` for 0 (caching disabled).
+    pub(crate) fn new(max_entries: u64) -> Option<Self> {
+        if max_entries == 0 {
+            return None;
+        }
+        let stats = Arc::new(Stats::default());
+        let options = quick_cache::OptionsBuilder::new()
+            .estimated_items_capacity(usize::try_from(max_entries).unwrap_or(usize::MAX))
+            .weight_capacity(max_entries)
+            .build()
+            .ok()?;
+        let entries = Cache::with_options(
+            options,
+            UnitWeighter,
+            RandomState::new(),
+            CountEvictions(Arc::clone(&stats)),
+        );
+        Some(TokenCache {
+            entries,
+            max_entries,
+            stats,
+        })
+    }
+
+    /// The cache key of `token`.
+    #[inline]
+    pub(crate) fn digest(token: &str) -> TokenDigest {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(digest.as_ref());
+        out
+    }
+
+    /// The entry for `digest`, if any (neither counted nor checked: see [`CachedToken::decide`]).
+    #[inline]
+    pub(crate) fn get(&self, digest: &TokenDigest) -> Option<Arc<CachedToken>> {
+        self.entries.get(digest)
+    }
+
+    /// Counts a request answered from the cache.
+    #[inline]
+    pub(crate) fn record_hit(&self) {
+        self.stats.hits.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("tasker_auth_token_cache_hits_total").increment(1);
+    }
+
+    /// Counts a bearer token that had to be verified in full.
+    #[inline]
+    pub(crate) fn record_miss(&self) {
+        self.stats.misses.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!("tasker_auth_token_cache_misses_total").increment(1);
+    }
+
+    /// Drops an entry whose key no longer holds.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
+    pub(crate) fn remove(&self, digest: &TokenDigest) {
+        self.entries.remove(digest);
+    }
+
+    /// Keeps a token that just verified, unless it only becomes valid later (`nbf` or `iat`
+    /// ahead of `now`): such a token is rare and short-lived in that state, and not caching it
+    /// keeps the entries to tokens already in force.
+    pub(crate) fn insert(
+        &self,
+        digest: TokenDigest,
+        verified: &Verified,
+        verified_by: VerifiedBy,
+        now: i64,
+    ) {
+        if verified.times.starts_after(now) {
+            return;
+        }
+        let entry = CachedToken {
+            context: verified.context.clone(),
+            times: verified.times,
+            verified_by,
+        };
+        self.entries.insert(digest, Arc::new(entry));
+    }
+
+    /// Counts and size, for tests and diagnostics.
+    pub(crate) fn stats(&self) -> TokenCacheStats {
+        TokenCacheStats {
+            entries: self.entries.len() as u64,
+            max_entries: self.max_entries,
+            hits: self.stats.hits.load(Ordering::Relaxed),
+            misses: self.stats.misses.load(Ordering::Relaxed),
+            evictions: self.stats.evictions.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("max_entries", &self.max_entries)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A snapshot of a service's verified-token cache. For tests: not public API.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TokenCacheStats {
+    /// Tokens held now.
+    pub entries: u64,
+    /// `jwt_cache_max_entries`.
+    pub max_entries: u64,
+    /// Requests answered from the cache.
+    pub hits: u64,
+    /// Bearer tokens verified in full while the cache was on.
+    pub misses: u64,
+    /// Entries dropped to stay within the bound.
+    pub evictions: u64,
+}
