@@ -1,5 +1,6 @@
 //! API keys: [`hash_api_key`] and the [`ApiKeyRegistry`] that checks presented keys.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -27,8 +28,11 @@ pub fn hash_api_key(key: &str) -> String {
 
 /// The configured API keys, kept only as SHA-256 digests.
 ///
-/// A presented key is hashed once and compared, in constant time, against every entry (the loop
-/// never stops early), so neither the position of a match nor a near miss shows in the timing.
+/// A presented key is hashed once and its SHA-256 digest looked up in a hash map, so a request
+/// costs the same with one key or ten thousand. The lookup leaks nothing an attacker can use:
+/// the map is keyed by digests, which a caller cannot steer (finding a key whose digest shares
+/// a bucket or a prefix with a configured one is a preimage search), its hasher is seeded at
+/// random per process, and the digest found is compared once more in constant time.
 /// The plaintext of configured keys is dropped once the registry is built.
 ///
 /// # Example
@@ -51,6 +55,8 @@ pub fn hash_api_key(key: &str) -> String {
 #[derive(Clone)]
 pub struct ApiKeyRegistry {
     entries: Arc<[Entry]>,
+    /// Digest → index in `entries` (which keeps the configured order for `Debug`).
+    by_digest: Arc<HashMap<[u8; 32], usize>>,
 }
 
 struct Entry {
@@ -70,6 +76,7 @@ impl ApiKeyRegistry {
     pub fn from_config(keys: &[ApiKeyConfig]) -> Result<Self, ConfigError> {
         let now = SystemTime::now();
         let mut entries: Vec<Entry> = Vec::with_capacity(keys.len());
+        let mut by_digest: HashMap<[u8; 32], usize> = HashMap::with_capacity(keys.len());
         for (i, cfg) in keys.iter().enumerate() {
             let at = |field: &str| {
                 if field.is_empty() {
@@ -107,7 +114,7 @@ impl ApiKeyRegistry {
                     )
                 })?,
             };
-            if let Some(j) = entries.iter().position(|e| e.digest == digest) {
+            if let Some(&j) = by_digest.get(&digest) {
                 return Err(ConfigError::invalid(
                     at(""),
                     format!("the same key as web.auth.api_keys[{j}]"),
@@ -155,6 +162,7 @@ impl ApiKeyRegistry {
                     "API key grants no permission"
                 );
             }
+            by_digest.insert(digest, entries.len());
             entries.push(Entry {
                 digest,
                 permissions: grants.permissions,
@@ -164,6 +172,7 @@ impl ApiKeyRegistry {
         }
         Ok(ApiKeyRegistry {
             entries: entries.into(),
+            by_digest: Arc::new(by_digest),
         })
     }
 
@@ -181,14 +190,12 @@ impl ApiKeyRegistry {
     /// key.
     pub fn authenticate(&self, presented: &str) -> Result<SecurityContext, AuthError> {
         let digest = sha256(presented.as_bytes());
-        let mut found: Option<&Entry> = None;
-        for entry in self.entries.iter() {
-            // Every entry is compared: no early exit on a match.
-            if constant_time::verify_slices_are_equal(&entry.digest, &digest).is_ok() {
-                found = Some(entry);
-            }
-        }
-        let entry = found.ok_or(AuthError::invalid("unknown API key"))?;
+        let entry = self
+            .by_digest
+            .get(&digest)
+            .map(|&i| &self.entries[i])
+            .filter(|e| constant_time::verify_slices_are_equal(&e.digest, &digest).is_ok())
+            .ok_or(AuthError::invalid("unknown API key"))?;
         if entry.expires_at.is_some_and(|t| t <= SystemTime::now()) {
             return Err(AuthError::invalid("expired API key"));
         }
@@ -276,6 +283,27 @@ mod tests {
         b.key_sha256 = Some(hash_api_key("0123456789abcdef0123"));
         let err = ApiKeyRegistry::from_config(&[key("0123456789abcdef0123", &[]), b]).unwrap_err();
         assert_eq!(err.key(), Some("web.auth.api_keys[1]"));
+    }
+
+    #[test]
+    fn lookup_finds_each_of_many_keys() {
+        let configs: Vec<ApiKeyConfig> = (0..1000)
+            .map(|i| ApiKeyConfig {
+                description: format!("key-{i}"),
+                ..key(&format!("many-keys-0123456789-{i}"), &["tasks:read"])
+            })
+            .collect();
+        let registry = ApiKeyRegistry::from_config(&configs).unwrap();
+        for i in [0, 1, 499, 999] {
+            let ctx = registry
+                .authenticate(&format!("many-keys-0123456789-{i}"))
+                .unwrap();
+            assert_eq!(ctx.subject(), format!("key-{i}"));
+        }
+        let err = registry
+            .authenticate("many-keys-0123456789-1000")
+            .unwrap_err();
+        assert_eq!(err.reason(), crate::FailureReason::Invalid);
     }
 
     #[test]
