@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 use tasker_auth::__private::{
     ManualClock, TokenCacheStats, service_with_clock, service_with_key_store_and_clock,
 };
-use tasker_auth::{AuthConfig, AuthError, JwksKeyStore, JwksSettings, SecurityContext, SecurityService};
+use tasker_auth::{
+    AuthConfig, AuthError, JwksKeyStore, JwksSettings, SecurityContext, SecurityService,
+};
 
 /// The instant every test starts from (a fixed, plausible time).
 const T0: i64 = 1_900_000_000;
@@ -231,7 +233,12 @@ fn ec_key(kid: &str) -> SigningKey {
 
 fn jwk_token(key: &SigningKey, claims: &Value) -> String {
     let header = json!({"alg": alg_name(key.alg), "typ": "JWT", "kid": key.kid});
-    sign_raw(&header.to_string(), &claims.to_string(), &key.encoding, key.alg)
+    sign_raw(
+        &header.to_string(),
+        &claims.to_string(),
+        &key.encoding,
+        key.alg,
+    )
 }
 
 fn jwk_set(keys: &[&SigningKey]) -> Vec<u8> {
@@ -312,7 +319,10 @@ async fn removing_or_rotating_a_key_drops_its_cached_tokens() {
     let idp = Idp::start(jwk_set(&[&a, &b])).await;
     let store = idp.store().await;
     let clock = ManualClock::new(T0);
-    let (on, off) = (jwks_service(16, &store, &clock), jwks_service(0, &store, &clock));
+    let (on, off) = (
+        jwks_service(16, &store, &clock),
+        jwks_service(0, &store, &clock),
+    );
     let token_a = jwk_token(&a, &claims_at("svc-a", T0 + 600, json!({})));
     let token_b = jwk_token(&b, &claims_at("svc-b", T0 + 600, json!({})));
 
@@ -443,7 +453,8 @@ fn cache_on_and_off_give_identical_decisions() {
                     Step::Request(i) => {
                         let token = &pool[i % pool.len()];
                         for (on, off) in &services {
-                            let (with, without) = (decide(on, token).await, decide(off, token).await);
+                            let (with, without) =
+                                (decide(on, token).await, decide(off, token).await);
                             prop_assert_eq!(with, without, "token {} at {}", i, clock.now());
                         }
                     }

@@ -93,9 +93,9 @@
 
 mod api_key;
 mod authorize;
-mod clock;
 #[cfg(feature = "client")]
 pub mod client;
+mod clock;
 mod config;
 mod context;
 mod error;
@@ -158,7 +158,11 @@ pub mod __private {
         store: crate::JwksKeyStore,
         clock: ManualClock,
     ) -> Result<crate::SecurityService, crate::ConfigError> {
-        crate::SecurityService::with_key_store_and_clock(cfg, store, crate::clock::Clock::Manual(clock))
+        crate::SecurityService::with_key_store_and_clock(
+            cfg,
+            store,
+            crate::clock::Clock::Manual(clock),
+        )
     }
 
     /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a

@@ -45,8 +45,8 @@ use http::{HeaderMap, HeaderName, header};
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use crate::config::{AuthConfig, ConfigError, JwtVerificationMethod};
 use crate::clock::Clock;
+use crate::config::{AuthConfig, ConfigError, JwtVerificationMethod};
 use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey, Verified};
 use crate::token_cache::{MAX_ENTRIES_LIMIT, TokenCache, TokenCacheStats, VerifiedBy};
 use crate::{ApiKeyRegistry, AuthError, SecurityContext};
@@ -140,11 +140,7 @@ impl SecurityService {
         Self::build(cfg, Some(KeySource::Jwks(store)), clock)
     }
 
-    fn build(
-        cfg: &AuthConfig,
-        keys: Option<KeySource>,
-        clock: Clock,
-    ) -> Result<Self, ConfigError> {
+    fn build(cfg: &AuthConfig, keys: Option<KeySource>, clock: Clock) -> Result<Self, ConfigError> {
         if !cfg.enabled {
             tracing::warn!(
                 "authentication is disabled (web.auth.enabled = false): every request gets full \
@@ -442,7 +438,8 @@ impl JwtVerifier {
     #[inline]
     fn verify_static(&self, key: &StaticKey, token: &str) -> Result<SecurityContext, AuthError> {
         let verify = || -> Result<Verified, AuthError> {
-            jwt::parse_token(token, self.allowed, false).and_then(|t| key.verify_token(&t, &self.rules))
+            jwt::parse_token(token, self.allowed, false)
+                .and_then(|t| key.verify_token(&t, &self.rules))
         };
         let Some(cache) = &self.cache else {
             return verify().map(|v| v.context);
@@ -454,7 +451,12 @@ impl JwtVerifier {
         }
         cache.record_miss();
         let verified = verify()?;
-        cache.insert(digest, &verified, VerifiedBy::StaticKey, self.rules.clock.now());
+        cache.insert(
+            digest,
+            &verified,
+            VerifiedBy::StaticKey,
+            self.rules.clock.now(),
+        );
         Ok(verified.context)
     }
 
