@@ -212,3 +212,68 @@ pub struct TokenCacheStats {
     /// Entries dropped to stay within the bound.
     pub evictions: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{AuthMethod, FailureReason, PermissionSet};
+
+    fn verified(exp: i64, nbf: Option<i64>, iat: Option<i64>) -> Verified {
+        Verified {
+            context: SecurityContext::new(
+                Arc::from("sub"),
+                AuthMethod::Jwt {
+                    issuer: Arc::from("iss"),
+                },
+                PermissionSet::EMPTY,
+                None,
+            ),
+            times: TimeClaims { exp, nbf, iat },
+        }
+    }
+
+    #[test]
+    fn zero_entries_disables_the_cache() {
+        assert!(TokenCache::new(0).is_none());
+        assert_eq!(TokenCache::new(5).unwrap().stats().max_entries, 5);
+    }
+
+    #[test]
+    fn token_not_yet_in_force_is_not_kept() {
+        let cache = TokenCache::new(8).unwrap();
+        let (a, b, c) = (
+            TokenCache::digest("a"),
+            TokenCache::digest("b"),
+            TokenCache::digest("c"),
+        );
+        cache.insert(a, &verified(200, Some(101), None), VerifiedBy::StaticKey, 100);
+        cache.insert(b, &verified(200, None, Some(101)), VerifiedBy::StaticKey, 100);
+        cache.insert(c, &verified(200, Some(100), Some(100)), VerifiedBy::StaticKey, 100);
+        assert!(cache.get(&a).is_none());
+        assert!(cache.get(&b).is_none());
+        assert!(cache.get(&c).is_some());
+    }
+
+    #[test]
+    fn hit_is_refused_past_exp_plus_leeway_and_before_nbf_minus_leeway() {
+        let entry = CachedToken {
+            context: verified(200, Some(100), None).context,
+            times: TimeClaims {
+                exp: 200,
+                nbf: Some(100),
+                iat: None,
+            },
+            verified_by: VerifiedBy::StaticKey,
+        };
+        assert!(entry.decide(10, 210).is_ok());
+        assert_eq!(
+            entry.decide(10, 211).unwrap_err().reason(),
+            FailureReason::Expired
+        );
+        assert!(entry.decide(10, 90).is_ok());
+        assert_eq!(
+            entry.decide(10, 89).unwrap_err().reason(),
+            FailureReason::Invalid
+        );
+    }
+}

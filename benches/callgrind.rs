@@ -1,0 +1,161 @@
+//! Instructions per request, counted by callgrind rather than timed, so that figures from a busy
+//! machine can be compared: `scripts/callgrind.sh` runs each case with N and 2N requests and
+//! reports the difference divided by N (start-up and first-call costs cancel out).
+//!
+//! Run by hand: `target/release/deps/callgrind-<hash> <case> <requests>` under
+//! `valgrind --tool=callgrind --toggle-collect='*measure*'`; cases are listed by `--list`.
+//! Under `cargo bench` (no case given) it does nothing.
+#![allow(missing_docs)]
+
+#[path = "../tests/common/auth_fixtures.rs"]
+mod fixtures;
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use fixtures::*;
+use http::{HeaderName, HeaderValue, Request, header};
+use serde_json::json;
+use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
+use tower::ServiceExt;
+
+const CASES: &[&str] = &[
+    "no_auth",
+    "api_key_1",
+    "api_key_10000",
+    "RS256_hit",
+    "RS256_miss",
+    "RS256_cache_off",
+    "ES256_hit",
+    "ES256_miss",
+    "ES256_cache_off",
+    "EdDSA_hit",
+    "EdDSA_miss",
+    "EdDSA_cache_off",
+];
+
+fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+fn router(security: Option<&SecurityService>) -> Router {
+    let route = get(|| async { "ok" });
+    let route = match security {
+        Some(s) => route.route_layer(s.layer()),
+        None => route,
+    };
+    Router::new().route("/v1/tasks", route)
+}
+
+/// The only code callgrind counts: `requests` whole requests, cycling through `values`.
+#[inline(never)]
+fn measure(app: &Router, name: &HeaderName, values: &[HeaderValue], requests: usize) {
+    for value in values.iter().cycle().take(requests) {
+        let req = Request::builder()
+            .uri("/v1/tasks")
+            .header(name, value.clone())
+            .body(Body::empty())
+            .unwrap();
+        let response = run(app.clone().oneshot(req)).unwrap();
+        assert!(response.status().is_success());
+        black_box(response);
+    }
+}
+
+fn jwt_case(keys: &Keys, mode: &str) -> (Router, Vec<HeaderValue>) {
+    let max_entries = match mode {
+        "hit" => 10_000,
+        "miss" => 4,
+        _ => 0,
+    };
+    let security = SecurityService::from_config(&AuthConfig {
+        jwt_cache_max_entries: max_entries,
+        ..config_for(keys)
+    })
+    .unwrap();
+    let tokens = if mode == "miss" { 64 } else { 1 };
+    let values = (0..tokens)
+        .map(|i| {
+            let mut claims = claims(&["tasks:list"]);
+            claims["jti"] = json!(i);
+            HeaderValue::from_str(&format!("Bearer {}", token(keys, &claims))).unwrap()
+        })
+        .collect();
+    (router(Some(&security)), values)
+}
+
+fn api_key_case(n: usize) -> (Router, Vec<HeaderValue>) {
+    let keys = (0..n)
+        .map(|i| ApiKeyConfig {
+            key: Some(format!("callgrind-api-key-0123456789-{i:05}")),
+            permissions: vec!["tasks:list".to_owned()],
+            description: format!("callgrind-{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let security = SecurityService::from_config(&AuthConfig {
+        enabled: true,
+        api_keys_enabled: true,
+        api_keys: keys,
+        ..AuthConfig::default()
+    })
+    .unwrap();
+    let key = format!("callgrind-api-key-0123456789-{:05}", n - 1);
+    (
+        router(Some(&security)),
+        vec![HeaderValue::from_str(&key).unwrap()],
+    )
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (case, requests) = match args.as_slice() {
+        [flag] if flag == "--list" => {
+            println!("{}", CASES.join("\n"));
+            return;
+        }
+        [case, n] if CASES.contains(&case.as_str()) => (case.as_str(), n.parse().unwrap()),
+        // `cargo bench` runs every bench target with its own flags: nothing to do here.
+        _ => return,
+    };
+    let api_key = HeaderName::from_static("x-api-key");
+    let (app, name, values) = match case {
+        "no_auth" => (
+            router(None),
+            api_key,
+            vec![HeaderValue::from_static("none")],
+        ),
+        "api_key_1" => {
+            let (app, values) = api_key_case(1);
+            (app, api_key, values)
+        }
+        "api_key_10000" => {
+            let (app, values) = api_key_case(10_000);
+            (app, api_key, values)
+        }
+        _ => {
+            let (alg, mode) = case.split_once('_').unwrap();
+            let keys = match alg {
+                "RS256" => rsa(),
+                "ES256" => ec256(),
+                _ => ed25519(),
+            };
+            let (app, values) = jwt_case(keys, mode);
+            (app, header::AUTHORIZATION, values)
+        }
+    };
+    // Fill the cache (hit) and warm every lazy initialisation before counting.
+    measure(&app, &name, &values, values.len());
+    measure(&app, &name, &values, requests);
+}
