@@ -246,9 +246,24 @@ mod tests {
             TokenCache::digest("b"),
             TokenCache::digest("c"),
         );
-        cache.insert(a, &verified(200, Some(101), None), VerifiedBy::StaticKey, 100);
-        cache.insert(b, &verified(200, None, Some(101)), VerifiedBy::StaticKey, 100);
-        cache.insert(c, &verified(200, Some(100), Some(100)), VerifiedBy::StaticKey, 100);
+        cache.insert(
+            a,
+            &verified(200, Some(101), None),
+            VerifiedBy::StaticKey,
+            100,
+        );
+        cache.insert(
+            b,
+            &verified(200, None, Some(101)),
+            VerifiedBy::StaticKey,
+            100,
+        );
+        cache.insert(
+            c,
+            &verified(200, Some(100), Some(100)),
+            VerifiedBy::StaticKey,
+            100,
+        );
         assert!(cache.get(&a).is_none());
         assert!(cache.get(&b).is_none());
         assert!(cache.get(&c).is_some());
