@@ -81,13 +81,16 @@ pub(crate) fn generate_keys(args: &GenerateKeys) -> Result<(), Failure> {
     )?;
     outln!("  {}  JWK set, to serve at jwks_url", jwks_path.display())?;
     outln!("")?;
-    outln!("Server configuration ([web.auth]):")?;
-    outln!("  enabled = true")?;
+    outln!("Server configuration (paste as is into the TOML file):")?;
+    outln!("")?;
+    outln!("[web.auth]")?;
+    outln!("enabled = true")?;
+    outln!("jwt_verification_method = \"public_key\"")?;
     outln!(
-        "  jwt_public_key_path = {}",
+        "jwt_public_key_path = {}",
         toml_string(&public_path.display().to_string())
     )?;
-    outln!("  jwt_allowed_algorithms = [\"{alg}\"]")?;
+    outln!("jwt_allowed_algorithms = [\"{alg}\"]")?;
     outln!("")?;
     outln!("Mint a token:")?;
     outln!(
@@ -138,7 +141,7 @@ pub(crate) fn generate_token(args: &GenerateToken) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{token}")
         .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::new(format!("cannot write the token to stdout: {e}")))
+        .map_err(crate::stdout_failure)
 }
 
 pub(crate) fn generate_api_key(args: &GenerateApiKey) -> Result<(), Failure> {

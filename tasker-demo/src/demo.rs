@@ -1,46 +1,34 @@
-//! The main job: both Tasker APIs in one process with authentication ON.
+//! Both Tasker APIs in one process with authentication on: what `cargo run --example demo` runs.
 //!
-//! ```text
-//! cargo run --example demo
-//! ```
-//!
-//! It generates an ES256 key pair for this run (nothing is written to disk), mints tokens for
-//! four roles, registers two API keys, starts the orchestration API on 127.0.0.1:8080 and the
-//! worker API on 127.0.0.1:8081, and prints `curl` lines that work exactly as printed, one of
-//! them showing a 403. Ctrl-C stops it. `--orchestration-bind` and `--worker-bind` choose other
-//! addresses (port 0 picks free ports).
-
-#[path = "orchestration.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod orchestration;
-#[path = "worker.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod worker;
+//! [`start`] generates an ES256 key pair for this run (nothing is written to disk), mints tokens
+//! for four roles, registers two API keys, starts the orchestration API (default
+//! 127.0.0.1:8080) and the worker API (default 127.0.0.1:8081), and prepares `curl` lines that
+//! work exactly as printed by [`banner`], one of them showing a 403.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::Parser;
+use crate::server::{self, Bound, StartupError};
+use crate::store::Store;
+use crate::{orchestration, worker};
 use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
 use tasker_auth::{Role, TaskerConfig, hash_api_key};
-use tasker_demo::server::{self, Bound, StartupError};
-use tasker_demo::store::Store;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// The API-key header the demo configures.
 const API_KEY_HEADER: &str = "X-API-Key";
 
-/// Arguments of the demo.
-#[derive(Debug, Parser)]
-struct Args {
-    /// Where the orchestration API listens.
+/// Command-line arguments of the demo.
+#[derive(Debug, Clone, clap::Parser)]
+pub struct DemoArgs {
+    /// Where the orchestration API listens (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
-    orchestration_bind: String,
-    /// Where the worker API listens.
+    pub orchestration_bind: String,
+    /// Where the worker API listens (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8081")]
-    worker_bind: String,
+    pub worker_bind: String,
 }
 
 /// One request the demo suggests, with the status it gets.
@@ -142,7 +130,7 @@ api_key_header = "{API_KEY_HEADER}"
 /// A fresh random API key (two v4 UUIDs: 244 random bits).
 fn fresh_api_key() -> String {
     format!(
-        "tk_{}{}",
+        "tsk_{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     )
@@ -368,11 +356,9 @@ pub fn banner(demo: &Demo) -> String {
     out
 }
 
-#[allow(dead_code)] // the entry point when run as an example; unused where this file is included
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    server::init_tracing();
-    let args = Args::parse();
+/// Runs the demo until Ctrl-C or SIGTERM: starts both servers, prints the [`banner`], then
+/// stops them cleanly.
+pub async fn run(args: &DemoArgs) -> std::process::ExitCode {
     let demo = match start(&args.orchestration_bind, &args.worker_bind).await {
         Ok(demo) => demo,
         Err(e) => {

@@ -1,29 +1,27 @@
-//! The Tasker orchestration API (SPEC §3), every route guarded by `#[requires(...)]` and
-//! documented by `#[utoipa::path(...)]`, backed by an in-memory store.
+//! The Tasker orchestration API: tasks, workflow steps, templates, handlers, analytics and the
+//! dead-letter queue (the route table is in `docs/permissions.md`).
 //!
-//! Run it with a configuration file (auth is off without one):
+//! `examples/orchestration.rs` serves it on its own:
 //!
 //! ```text
-//! cargo run --example orchestration -- --config orchestration.toml [--bind 127.0.0.1:0]
+//! cargo run --example orchestration -- --config examples/orchestration.toml [--bind 127.0.0.1:0]
 //! ```
 //!
-//! It prints `listening on http://IP:PORT` once ready and stops cleanly on Ctrl-C or SIGTERM.
-//! `cargo run --example demo` runs it with auth on, next to the worker API.
+//! and [`crate::demo`] serves it with authentication on, next to the worker API.
 
+use crate::api_error::{ApiError, find_template};
+use crate::server::{self, ApiKind, AppState, StartupError};
+use crate::store::{
+    Bottleneck, DlqEntry, DlqStats, DlqStatus, DlqUpdate, HandlerInfo, NewTask, PerformanceMetrics,
+    StepResolution, Store, Task, TaskStatus, Template, WorkflowStep,
+};
 use axum::extract::{Path, Query, State};
 use axum::{Json, Router};
-use clap::Parser;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
 use tasker_auth::{Permission, SecurityContext, SecurityService, TaskerConfig, requires};
-use tasker_demo::api_error::{ApiError, find_template};
-use tasker_demo::server::{self, ApiKind, AppState, ServerArgs, StartupError};
-use tasker_demo::store::{
-    Bottleneck, DlqEntry, DlqStats, DlqStatus, DlqUpdate, HandlerInfo, NewTask, PerformanceMetrics,
-    StepResolution, Store, Task, TaskStatus, Template, WorkflowStep,
-};
 use utoipa::openapi::OpenApi;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -329,18 +327,4 @@ pub fn protected_routes(
 /// The whole orchestration application and its OpenAPI document.
 pub fn app(config: &TaskerConfig, store: Store) -> Result<(Router, OpenApi), StartupError> {
     server::build_app(ApiKind::Orchestration, config, protected_routes, store)
-}
-
-#[allow(dead_code)] // the entry point when run as an example; unused where this file is included
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    server::init_tracing();
-    let args = ServerArgs::parse();
-    match server::run(ApiKind::Orchestration, &args, app).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }

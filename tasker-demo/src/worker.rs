@@ -1,22 +1,21 @@
-//! The Tasker worker API (SPEC §3), every route guarded by `#[requires(...)]` and documented by
-//! `#[utoipa::path(...)]`, backed by an in-memory store.
+//! The Tasker worker API: the templates a worker can run and their validation (the route table
+//! is in `docs/permissions.md`).
+//!
+//! `examples/worker.rs` serves it on its own:
 //!
 //! ```text
-//! cargo run --example worker -- --config worker.toml [--bind 127.0.0.1:0]
+//! cargo run --example worker -- --config examples/worker.toml [--bind 127.0.0.1:0]
 //! ```
-//!
-//! It prints `listening on http://IP:PORT` once ready and stops cleanly on Ctrl-C or SIGTERM.
 
+use crate::api_error::{ApiError, find_template};
+use crate::server::{self, ApiKind, AppState, StartupError};
+use crate::store::{Store, Template};
 use axum::extract::{Path, State};
 use axum::{Json, Router};
-use clap::Parser;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
 use tasker_auth::{SecurityService, TaskerConfig, requires};
-use tasker_demo::api_error::{ApiError, find_template};
-use tasker_demo::server::{self, ApiKind, AppState, ServerArgs, StartupError};
-use tasker_demo::store::{Store, Template};
 use utoipa::openapi::OpenApi;
 use utoipa_axum::routes;
 
@@ -119,18 +118,4 @@ pub fn protected_routes(
 /// The whole worker application and its OpenAPI document.
 pub fn app(config: &TaskerConfig, store: Store) -> Result<(Router, OpenApi), StartupError> {
     server::build_app(ApiKind::Worker, config, protected_routes, store)
-}
-
-#[allow(dead_code)] // the entry point when run as an example; unused where this file is included
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    server::init_tracing();
-    let args = ServerArgs::parse();
-    match server::run(ApiKind::Worker, &args, app).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }

@@ -1,13 +1,6 @@
 //! End-to-end tests: the real orchestration and worker servers on 127.0.0.1:0, spoken to over
 //! HTTP, for every route of SPEC §3.
 
-#[path = "../../examples/orchestration.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod orchestration;
-#[path = "../../examples/worker.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod worker;
-
 mod fixture;
 
 use std::collections::BTreeSet;
@@ -18,6 +11,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tasker_auth::Permission;
 use tasker_demo::store::{NewTask, Store};
+use tasker_demo::{orchestration, worker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

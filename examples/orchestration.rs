@@ -1,0 +1,17 @@
+//! The Tasker orchestration API on its own, configured from a file (auth is off without one):
+//!
+//! ```text
+//! cargo run --bin tasker-ctl -- auth generate-keys --output-dir ./keys
+//! cargo run --example orchestration -- --config examples/orchestration.toml [--bind 127.0.0.1:0]
+//! ```
+//!
+//! It prints `listening on http://IP:PORT` once ready and stops cleanly on Ctrl-C or SIGTERM.
+//! The routes live in `tasker_demo::orchestration`.
+
+use tasker_demo::orchestration;
+use tasker_demo::server::{self, ApiKind};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    server::main(ApiKind::Orchestration, orchestration::app).await
+}
