@@ -18,3 +18,9 @@ pub mod orchestration;
 pub mod server;
 pub mod store;
 pub mod worker;
+
+/// The Rust blocks of the README, compiled and run as doc tests so that the wiring it shows
+/// keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
