@@ -1,5 +1,5 @@
 //! End-to-end tests: the real orchestration and worker servers on 127.0.0.1:0, spoken to over
-//! HTTP, for every route of SPEC §3.
+//! HTTP, for every route of the tables in docs/openapi.md.
 
 mod fixture;
 
@@ -20,7 +20,7 @@ enum Api {
     Worker,
 }
 
-/// SPEC §3, as the tests see it: server, method, OpenAPI path, permission.
+/// The route tables of docs/openapi.md, as the tests see them: server, method, OpenAPI path, permission.
 const ROUTES: &[(Api, &str, &str, Permission)] = &[
     (
         Api::Orchestration,
@@ -564,7 +564,7 @@ async fn openapi_and_router_agree_route_by_route() {
             .collect();
         assert_eq!(
             documented, expected,
-            "{api:?}: the document lists exactly SPEC §3"
+            "{api:?}: the document lists exactly the routes of docs/openapi.md"
         );
     }
 }
