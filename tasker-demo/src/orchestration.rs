@@ -1,5 +1,5 @@
 //! The Tasker orchestration API: tasks, workflow steps, templates, handlers, analytics and the
-//! dead-letter queue (the route table is in `docs/permissions.md`).
+//! dead-letter queue (the route table is in `docs/openapi.md`).
 //!
 //! `examples/orchestration.rs` serves it on its own:
 //!

@@ -1,5 +1,5 @@
 //! The Tasker worker API: the templates a worker can run and their validation (the route table
-//! is in `docs/permissions.md`).
+//! is in `docs/openapi.md`).
 //!
 //! `examples/worker.rs` serves it on its own:
 //!
