@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use aws_lc_rs::constant_time;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{ApiKeyConfig, AuthError, AuthMethod, ConfigError, PermissionSet, SecurityContext};
+use crate::config::{ApiKeyConfig, ConfigError};
+use crate::context::{AuthMethod, SecurityContext};
+use crate::error::{AuthError, InvalidReason};
+use crate::permission_set::PermissionSet;
 
 /// The lowercase hex SHA-256 of an API key: the `key_sha256` form of `[[web.auth.api_keys]]`,
 /// which keeps the plaintext out of configuration files.
@@ -188,9 +191,9 @@ impl ApiKeyRegistry {
                 found = Some(entry);
             }
         }
-        let entry = found.ok_or(AuthError::invalid("unknown API key"))?;
+        let entry = found.ok_or(AuthError::invalid(InvalidReason::UnknownApiKey))?;
         if entry.expires_at.is_some_and(|t| t <= SystemTime::now()) {
-            return Err(AuthError::invalid("expired API key"));
+            return Err(AuthError::invalid(InvalidReason::ExpiredApiKey));
         }
         Ok(SecurityContext::new(
             entry.description.clone(),

@@ -95,6 +95,12 @@ impl JwtVerificationMethod {
     }
 }
 
+/// The `iss` a Tasker server expects by default (`jwt_issuer`), and the one clients mint.
+pub const DEFAULT_JWT_ISSUER: &str = "tasker-core";
+
+/// The `aud` a Tasker server expects by default (`jwt_audience`), and the one clients mint.
+pub const DEFAULT_JWT_AUDIENCE: &str = "tasker-api";
+
 /// `[web.auth]`: every key of SPEC §4. Secure defaults: authentication is off until enabled, and
 /// once enabled everything fails closed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,8 +167,8 @@ impl AuthConfig {
     pub fn new() -> Self {
         AuthConfig {
             enabled: false,
-            jwt_issuer: "tasker-core".to_owned(),
-            jwt_audience: "tasker-api".to_owned(),
+            jwt_issuer: DEFAULT_JWT_ISSUER.to_owned(),
+            jwt_audience: DEFAULT_JWT_AUDIENCE.to_owned(),
             jwt_verification_method: JwtVerificationMethod::PublicKey,
             jwt_public_key_path: String::new(),
             jwt_public_key: String::new(),
@@ -331,7 +337,7 @@ pub enum ConfigError {
     Jwks {
         /// Why.
         #[source]
-        source: crate::JwksError,
+        source: crate::jwks::JwksError,
     },
 }
 

@@ -35,6 +35,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Map, Value, json};
 
+use crate::config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER};
+
 /// The algorithm and size of a key to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum KeyAlgorithm {
@@ -440,8 +442,8 @@ impl TokenRequest {
         TokenRequest {
             subject: subject.into(),
             permissions: permissions.into_iter().map(Into::into).collect(),
-            issuer: "tasker-core".to_owned(),
-            audience: "tasker-api".to_owned(),
+            issuer: DEFAULT_JWT_ISSUER.to_owned(),
+            audience: DEFAULT_JWT_AUDIENCE.to_owned(),
             ttl: Duration::from_secs(3600),
             kid: None,
         }

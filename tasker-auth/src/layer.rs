@@ -37,8 +37,7 @@ use http::Request;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::SecurityService;
-use crate::service::Outcome;
+use crate::service::{Outcome, SecurityService};
 
 /// Authenticates every request of the routes it wraps and puts the caller's
 /// [`SecurityContext`](crate::SecurityContext) in the request extensions; refuses the others

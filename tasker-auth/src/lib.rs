@@ -115,10 +115,13 @@ pub use authorize::{
     try_authorize,
 };
 pub use config::{
-    ApiKeyConfig, AuthConfig, ConfigError, JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
+    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
+    JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
 };
 pub use context::{AuthMethod, SecurityContext};
-pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
+pub use error::{
+    AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason, InvalidReason,
+};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
 pub use jwt::MAX_CREDENTIAL_BYTES;

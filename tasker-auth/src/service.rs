@@ -45,9 +45,11 @@ use http::{HeaderMap, HeaderName, header};
 use jsonwebtoken::crypto::CryptoProvider;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
+use crate::api_key::ApiKeyRegistry;
 use crate::config::{AuthConfig, ConfigError, JwtVerificationMethod};
+use crate::context::SecurityContext;
+use crate::error::{AuthError, InvalidReason};
 use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey};
-use crate::{ApiKeyRegistry, AuthError, SecurityContext};
 
 /// Authenticates requests: JWT bearer tokens (static key or JWKS) and API keys.
 ///
@@ -74,7 +76,7 @@ struct JwtVerifier {
 enum KeySource {
     Static(Box<StaticKey>),
     #[cfg(feature = "jwks")]
-    Jwks(crate::JwksKeyStore),
+    Jwks(crate::jwks::JwksKeyStore),
 }
 
 /// What [`SecurityService::authenticate_now`] could decide without waiting.
@@ -103,13 +105,13 @@ impl SecurityService {
     }
 
     /// Like [`from_config`](Self::from_config), but bearer tokens are verified against `store`
-    /// (for example a set read with [`JwksKeyStore::from_jwks_json`](crate::JwksKeyStore)),
+    /// (for example a set read with [`JwksKeyStore::from_jwks_json`](crate::jwks::JwksKeyStore)),
     /// whatever `jwt_verification_method`, `jwt_public_key*` and `jwks_url` say. Every other key
     /// is read and checked as usual; `enabled` must be true.
     #[cfg(feature = "jwks")]
     pub fn from_config_with_key_store(
         cfg: &AuthConfig,
-        store: crate::JwksKeyStore,
+        store: crate::jwks::JwksKeyStore,
     ) -> Result<Self, ConfigError> {
         if !cfg.enabled {
             return Err(ConfigError::invalid(
@@ -226,8 +228,8 @@ impl SecurityService {
 
     /// The authentication middleware for this service: apply it with `route_layer` on each
     /// protected `MethodRouter` (see [`AuthLayer`](crate::AuthLayer)).
-    pub fn layer(&self) -> crate::AuthLayer {
-        crate::AuthLayer::new(self.clone())
+    pub fn layer(&self) -> crate::layer::AuthLayer {
+        crate::layer::AuthLayer::new(self.clone())
     }
 
     /// Authenticates a request from its headers: a context, or the [`AuthError`] of SPEC §5.
@@ -253,7 +255,7 @@ impl SecurityService {
             Ok(Credential::Bearer(token)) => match &inner.jwt {
                 None => (
                     "jwt",
-                    Err(AuthError::invalid("bearer tokens are not accepted")),
+                    Err(AuthError::invalid(InvalidReason::BearerNotAccepted)),
                 ),
                 Some(jwt) => match &jwt.keys {
                     KeySource::Static(key) => (
@@ -286,27 +288,27 @@ impl SecurityService {
         headers: &HeaderMap,
     ) -> Result<SecurityContext, AuthError> {
         let Ok(Credential::Bearer(token)) = self.credential(headers) else {
-            return Err(AuthError::invalid("expected a bearer token"));
+            return Err(AuthError::invalid(InvalidReason::NoKeyStore));
         };
         let Some(jwt) = &self.inner.jwt else {
-            return Err(AuthError::invalid("bearer tokens are not accepted"));
+            return Err(AuthError::invalid(InvalidReason::BearerNotAccepted));
         };
         let KeySource::Jwks(store) = &jwt.keys else {
-            return Err(AuthError::invalid("no key store"));
+            return Err(AuthError::invalid(InvalidReason::NoKeyStore));
         };
         let parsed = jwt::parse_token(token, jwt.allowed, true)?;
         let Some(kid) = parsed.kid.as_deref() else {
-            return Err(AuthError::invalid("token has no kid"));
+            return Err(AuthError::invalid(InvalidReason::MissingKid));
         };
         let key = store.key(kid).await.map_err(|e| match e {
-            crate::JwksError::UnknownKid => AuthError::invalid("unknown kid"),
+            crate::jwks::JwksError::UnknownKid => AuthError::invalid(InvalidReason::UnknownKid),
             other => {
                 tracing::warn!(error = %other, "JWKS key store cannot provide keys");
-                AuthError::invalid("key set unavailable")
+                AuthError::invalid(InvalidReason::KeySetUnavailable)
             }
         })?;
         if key.alg.is_some_and(|alg| alg != parsed.alg) {
-            return Err(AuthError::invalid("token alg differs from the key's alg"));
+            return Err(AuthError::invalid(InvalidReason::AlgorithmMismatch));
         }
         jwt::verify_token(&parsed, &key.decoding_key, &jwt.rules)
     }
@@ -316,7 +318,7 @@ impl SecurityService {
         &self,
         _headers: &HeaderMap,
     ) -> Result<SecurityContext, AuthError> {
-        Err(AuthError::invalid("no key store"))
+        Err(AuthError::invalid(InvalidReason::NoKeyStore))
     }
 
     /// Finds the one credential of the request (SPEC §5).
@@ -388,7 +390,7 @@ impl SecurityService {
     fn check_api_key(&self, key: &str) -> Result<SecurityContext, AuthError> {
         match &self.inner.api_keys {
             Some(registry) => registry.authenticate(key),
-            None => Err(AuthError::invalid("API keys are not accepted")),
+            None => Err(AuthError::invalid(InvalidReason::ApiKeyNotAccepted)),
         }
     }
 }
@@ -602,7 +604,7 @@ fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, Con
                 "JWKS verification needs a Tokio runtime: build the SecurityService inside one",
             ));
         }
-        let settings = crate::JwksSettings {
+        let settings = crate::jwks::JwksSettings {
             url: cfg.jwks_url.trim().to_owned(),
             refresh_interval: Duration::from_secs(cfg.jwks_refresh_interval_seconds),
             max_stale: Duration::from_secs(cfg.jwks_max_stale_seconds),
@@ -612,8 +614,8 @@ fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, Con
             fetch_timeout: Duration::from_secs(5),
             max_response_bytes: 1024 * 1024,
         };
-        let store =
-            crate::JwksKeyStore::new(settings).map_err(|source| ConfigError::Jwks { source })?;
+        let store = crate::jwks::JwksKeyStore::new(settings)
+            .map_err(|source| ConfigError::Jwks { source })?;
         Ok(KeySource::Jwks(store))
     }
     #[cfg(not(feature = "jwks"))]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header};
 use tasker_auth::{
-    AuthConfig, AuthError, FailureReason, JwksKeyStore, JwtVerificationMethod, SecurityService,
+    AuthConfig, AuthError, FailureReason, InvalidReason, JwksKeyStore, JwtVerificationMethod,
+    SecurityService,
 };
 
 use crate::Failure;
@@ -153,25 +154,35 @@ fn strip_key(e: &tasker_auth::ConfigError) -> String {
 fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String]) -> Refusal {
     let reason = error.reason().as_str();
     let mut detail = match error {
-        AuthError::Invalid { detail } | AuthError::Malformed { detail } => (*detail).to_owned(),
+        AuthError::Invalid { reason } => reason.as_str().to_owned(),
+        AuthError::Malformed { detail } => (*detail).to_owned(),
         other => other.to_string(),
     };
-    if detail.contains("key set unavailable") {
-        let what = match source {
-            KeySource::JwksUrl(url) => url.as_str(),
-            _ => "the JWKS file",
-        };
-        detail.push_str(&format!(" (could not fetch a JWK set from {what})"));
-    } else if detail.contains("alg not allowed") {
-        let alg = jsonwebtoken::decode_header(token)
-            .map(|h| format!("{:?}", h.alg))
-            .unwrap_or_else(|_| "?".to_owned());
-        detail.push_str(&format!(
-            " (the token is signed with {alg}; this key verifies {})",
-            allowed.join(", ")
-        ));
-    } else if detail.contains("unknown kid") {
-        detail.push_str(" (no key in the set has the token's kid)");
+    match error {
+        AuthError::Invalid {
+            reason: InvalidReason::KeySetUnavailable,
+        } => {
+            let what = match source {
+                KeySource::JwksUrl(url) => url.as_str(),
+                _ => "the JWKS file",
+            };
+            detail.push_str(&format!(" (could not fetch a JWK set from {what})"));
+        }
+        AuthError::Invalid {
+            reason: InvalidReason::AlgorithmNotAllowed,
+        } => {
+            let alg = jsonwebtoken::decode_header(token)
+                .map(|h| format!("{:?}", h.alg))
+                .unwrap_or_else(|_| "?".to_owned());
+            detail.push_str(&format!(
+                " (the token is signed with {alg}; this key verifies {})",
+                allowed.join(", ")
+            ));
+        }
+        AuthError::Invalid {
+            reason: InvalidReason::UnknownKid,
+        } => detail.push_str(" (no key in the set has the token's kid)"),
+        _ => {}
     }
     Refusal { reason, detail }
 }
