@@ -648,7 +648,7 @@ fn redact_url(raw: &str) -> String {
 }
 
 fn is_hmac(alg: Algorithm) -> bool {
-    matches!(alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512)
+    alg.family() == jsonwebtoken::AlgorithmFamily::Hmac
 }
 
 /// Why a fetch failed. Never holds key material or a URL with credentials.

@@ -47,7 +47,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, DecodingKey};
+use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey};
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
@@ -80,9 +80,9 @@ impl AlgorithmSet {
     }
 
     pub(crate) fn iter(self) -> impl Iterator<Item = Algorithm> {
-        ALL_ALGORITHMS
+        FAMILIES
             .iter()
-            .copied()
+            .flat_map(|f| f.algorithms().iter().copied())
             .filter(move |a| self.contains(*a))
     }
 }
@@ -93,20 +93,31 @@ impl fmt::Debug for AlgorithmSet {
     }
 }
 
-const ALL_ALGORITHMS: [Algorithm; 12] = [
-    Algorithm::HS256,
-    Algorithm::HS384,
-    Algorithm::HS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::EdDSA,
+/// Every algorithm jsonwebtoken knows, by family: the families are jsonwebtoken's list.
+const FAMILIES: [AlgorithmFamily; 4] = [
+    AlgorithmFamily::Hmac,
+    AlgorithmFamily::Rsa,
+    AlgorithmFamily::Ec,
+    AlgorithmFamily::Ed,
 ];
+
+/// The algorithms a public key can verify: every family but HMAC.
+pub(crate) fn public_key_algorithms() -> impl Iterator<Item = Algorithm> {
+    FAMILIES
+        .iter()
+        .filter(|f| **f != AlgorithmFamily::Hmac)
+        .flat_map(|f| f.algorithms().iter().copied())
+}
+
+/// `RS256, RS384, ... or EdDSA`, for messages.
+pub(crate) fn public_key_algorithm_list() -> String {
+    let names: Vec<String> = public_key_algorithms().map(|a| format!("{a:?}")).collect();
+    match names.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
 
 /// Algorithms added to jsonwebtoken later get no bit, so they can never be allowed.
 const fn alg_bit(alg: Algorithm) -> u16 {
@@ -117,7 +128,8 @@ const fn alg_bit(alg: Algorithm) -> u16 {
 }
 
 /// The slot of an algorithm in a [`StaticKey`]: 0..12, or 12 (always empty) for one this crate
-/// does not know.
+/// does not know. The only per-algorithm table left here, because a bitmask needs a slot per
+/// algorithm; `algorithm_slots_cover_every_family` ties it to jsonwebtoken's families.
 #[inline]
 fn alg_index(alg: Algorithm) -> usize {
     alg_index_checked(alg).map_or(12, usize::from)
@@ -137,25 +149,6 @@ const fn alg_index_checked(alg: Algorithm) -> Option<u8> {
         Algorithm::PS384 => 9,
         Algorithm::PS512 => 10,
         Algorithm::EdDSA => 11,
-        _ => return None,
-    })
-}
-
-/// The `alg` names of RFC 7518 this crate knows (exact, case-sensitive).
-pub(crate) fn parse_algorithm(name: &str) -> Option<Algorithm> {
-    Some(match name {
-        "HS256" => Algorithm::HS256,
-        "HS384" => Algorithm::HS384,
-        "HS512" => Algorithm::HS512,
-        "ES256" => Algorithm::ES256,
-        "ES384" => Algorithm::ES384,
-        "RS256" => Algorithm::RS256,
-        "RS384" => Algorithm::RS384,
-        "RS512" => Algorithm::RS512,
-        "PS256" => Algorithm::PS256,
-        "PS384" => Algorithm::PS384,
-        "PS512" => Algorithm::PS512,
-        "EdDSA" => Algorithm::EdDSA,
         _ => return None,
     })
 }
@@ -211,7 +204,10 @@ pub(crate) fn parse_token(
     let (alg, kid) = with_decoded(header, |bytes| {
         let raw: RawHeader<'_> = serde_json::from_slice(bytes)
             .map_err(|_| AuthError::malformed("token header is not a JSON object"))?;
-        let alg = parse_algorithm(&raw.alg)
+        let alg = raw
+            .alg
+            .parse::<Algorithm>()
+            .ok()
             .filter(|a| allowed.contains(*a))
             .ok_or(AuthError::invalid(InvalidReason::AlgorithmNotAllowed))?;
         if raw.crit.is_some() {
@@ -666,7 +662,7 @@ mod tests {
 
     fn all() -> AlgorithmSet {
         let mut set = AlgorithmSet::default();
-        for a in ALL_ALGORITHMS {
+        for a in FAMILIES.iter().flat_map(|f| f.algorithms().iter().copied()) {
             set.insert(a);
         }
         set
@@ -729,5 +725,21 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.reason(), crate::error::FailureReason::Invalid);
+    }
+
+    #[test]
+    fn algorithm_slots_cover_every_family() {
+        let mut seen = 0u16;
+        for alg in FAMILIES.iter().flat_map(|f| f.algorithms().iter().copied()) {
+            let bit = alg_bit(alg);
+            assert_ne!(bit, 0, "{alg:?} has no slot");
+            assert_eq!(seen & bit, 0, "{alg:?} shares a slot");
+            seen |= bit;
+        }
+        assert_eq!(seen.count_ones(), 12);
+        assert_eq!(
+            public_key_algorithm_list(),
+            "RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384 or EdDSA"
+        );
     }
 }

@@ -97,10 +97,12 @@ mod authorize;
 pub mod client;
 mod config;
 mod context;
+mod crypto;
 mod error;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
+mod key_type;
 #[cfg(feature = "keys")]
 pub mod keys;
 mod layer;
