@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// The text that replaces every secret in [`TaskerConfig::redacted`].
-pub const REDACTED: &str = "[REDACTED]";
+pub(crate) const REDACTED: &str = "[REDACTED]";
 
 /// The configuration file of one server: `[web]` and `[web.auth]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,32 +196,7 @@ impl Default for AuthConfig {
 
 impl fmt::Debug for AuthConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("enabled", &self.enabled)
-            .field("jwt_issuer", &self.jwt_issuer)
-            .field("jwt_audience", &self.jwt_audience)
-            .field("jwt_verification_method", &self.jwt_verification_method)
-            .field("jwt_public_key_path", &self.jwt_public_key_path)
-            .field("jwt_public_key", &redact_str(&self.jwt_public_key))
-            .field("jwt_allowed_algorithms", &self.jwt_allowed_algorithms)
-            .field("jwks_url", &self.jwks_url)
-            .field(
-                "jwks_refresh_interval_seconds",
-                &self.jwks_refresh_interval_seconds,
-            )
-            .field("jwks_max_stale_seconds", &self.jwks_max_stale_seconds)
-            .field("jwks_url_allow_http", &self.jwks_url_allow_http)
-            .field(
-                "jwks_min_refresh_interval_seconds",
-                &self.jwks_min_refresh_interval_seconds,
-            )
-            .field("leeway_seconds", &self.leeway_seconds)
-            .field("permissions_claim", &self.permissions_claim)
-            .field("strict_validation", &self.strict_validation)
-            .field("api_keys_enabled", &self.api_keys_enabled)
-            .field("api_key_header", &self.api_key_header)
-            .field("api_keys", &self.api_keys)
-            .finish()
+        debug_redacted(f, "AuthConfig", self, "web.auth")
     }
 }
 
@@ -244,18 +219,82 @@ pub struct ApiKeyConfig {
 
 impl fmt::Debug for ApiKeyConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ApiKeyConfig")
-            .field("key", &self.key.as_ref().map(|_| REDACTED))
-            .field("key_sha256", &self.key_sha256.as_ref().map(|_| REDACTED))
-            .field("permissions", &self.permissions)
-            .field("description", &self.description)
-            .field("expires_at", &self.expires_at)
-            .finish()
+        debug_redacted(f, "ApiKeyConfig", self, "web.auth.api_keys[]")
     }
 }
 
-fn redact_str(s: &str) -> &str {
-    if s.is_empty() { "" } else { REDACTED }
+/// Every secret of the configuration, by key path (`[]` stands for any array index): the one
+/// list that `Debug`, [`TaskerConfig::redacted`] and parse errors all follow.
+const SECRETS: [&str; 3] = [
+    "web.auth.jwt_public_key",
+    "web.auth.api_keys[].key",
+    "web.auth.api_keys[].key_sha256",
+];
+
+/// Whether the value at `path` (as serde_path_to_error writes it: `web.auth.api_keys[0].key`)
+/// is a secret.
+fn is_secret_key(path: &str) -> bool {
+    let mut normalized = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                normalized.push('[');
+            }
+            ']' => {
+                in_index = false;
+                normalized.push(']');
+            }
+            _ if in_index => {}
+            _ => normalized.push(c),
+        }
+    }
+    SECRETS.contains(&normalized.as_str())
+}
+
+/// Replaces, in place, every non-empty secret under `value` (found at `path`) by [`REDACTED`].
+fn redact(value: &mut serde_json::Value, path: &mut String) {
+    match value {
+        serde_json::Value::Object(fields) => {
+            for (name, field) in fields.iter_mut() {
+                let len = path.len();
+                push_key(path, name);
+                redact(field, path);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Array(items) => {
+            path.push_str("[]");
+            for item in items {
+                redact(item, path);
+            }
+            path.truncate(path.len() - 2);
+        }
+        serde_json::Value::Null => {}
+        serde_json::Value::String(text) if text.is_empty() => {}
+        _ if is_secret_key(path) => *value = REDACTED.into(),
+        _ => {}
+    }
+}
+
+/// `Debug` for a configuration struct found at `path`: its fields as serialised, secrets
+/// redacted, so a field added later is printed (and redacted) without another list to update.
+fn debug_redacted(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    config: &impl Serialize,
+    path: &str,
+) -> fmt::Result {
+    let mut value = serde_json::to_value(config).unwrap_or(serde_json::Value::Null);
+    redact(&mut value, &mut path.to_owned());
+    let mut d = f.debug_struct(name);
+    if let serde_json::Value::Object(fields) = &value {
+        for (field, v) in fields {
+            d.field(field, &format_args!("{v}"));
+        }
+    }
+    d.finish()
 }
 
 /// A configuration that cannot be used: the server must not start. Every message names the
@@ -475,34 +514,9 @@ impl TaskerConfig {
     /// an inline `jwt_public_key`) replaced by `"[REDACTED]"`.
     pub fn redacted(&self) -> serde_json::Value {
         let mut value = serde_json::to_value(self).unwrap_or(serde_json::Value::Null);
-        if let Some(auth) = value
-            .get_mut("web")
-            .and_then(|w| w.get_mut("auth"))
-            .and_then(|a| a.as_object_mut())
-        {
-            if let Some(v) = auth.get_mut("jwt_public_key")
-                && v.as_str().is_some_and(|s| !s.is_empty())
-            {
-                *v = REDACTED.into();
-            }
-            if let Some(keys) = auth.get_mut("api_keys").and_then(|k| k.as_array_mut()) {
-                for entry in keys.iter_mut().filter_map(|e| e.as_object_mut()) {
-                    for secret in ["key", "key_sha256"] {
-                        if let Some(v) = entry.get_mut(secret)
-                            && !v.is_null()
-                        {
-                            *v = REDACTED.into();
-                        }
-                    }
-                }
-            }
-        }
+        redact(&mut value, &mut String::new());
         value
     }
-}
-
-fn is_secret_key(path: &str) -> bool {
-    path == "web.auth.jwt_public_key" || path.ends_with(".key") || path.ends_with(".key_sha256")
 }
 
 fn push_key(path: &mut String, key: &str) {
@@ -662,6 +676,36 @@ mod tests {
     fn substitution_unset_variable_is_error_naming_it() {
         let err = substitute("${NOPE}", &no_env).unwrap_err();
         assert!(err.contains("NOPE"), "{err}");
+    }
+
+    #[test]
+    fn debug_and_redacted_hide_the_same_secrets() {
+        let mut config = TaskerConfig::default();
+        config.web.auth.jwt_public_key = "-----BEGIN PUBLIC KEY-----inline".to_owned();
+        config.web.auth.api_keys = vec![
+            ApiKeyConfig {
+                key: Some("plaintext-key-0123456789".to_owned()),
+                description: "reader".to_owned(),
+                ..ApiKeyConfig::default()
+            },
+            ApiKeyConfig {
+                key_sha256: Some("ab".repeat(32)),
+                description: "hashed".to_owned(),
+                ..ApiKeyConfig::default()
+            },
+        ];
+        let debug = format!("{config:?} {:?}", config.web.auth.api_keys[0]);
+        let redacted = config.redacted().to_string();
+        for text in [&debug, &redacted] {
+            assert!(!text.contains("inline"), "{text}");
+            assert!(!text.contains("plaintext-key"), "{text}");
+            assert!(!text.contains(&"ab".repeat(32)), "{text}");
+            assert!(text.contains("reader") && text.contains("hashed"), "{text}");
+            assert!(text.contains(REDACTED), "{text}");
+        }
+        assert!(debug.contains("AuthConfig {") && debug.contains("ApiKeyConfig {"));
+        assert!(is_secret_key("web.auth.api_keys[12].key_sha256"));
+        assert!(!is_secret_key("web.auth.api_keys[0].description"));
     }
 
     #[test]

@@ -35,7 +35,7 @@
 //! let store = JwksKeyStore::from_jwks_json(jwks, &[Algorithm::EdDSA])?;
 //!
 //! let key = store.key("2026-11").await?;
-//! assert_eq!(key.alg, Some(Algorithm::EdDSA));
+//! assert_eq!(key.alg(), Some(Algorithm::EdDSA));
 //! assert!(matches!(store.key("unknown").await, Err(JwksError::UnknownKid)));
 //!
 //! // A set served by an identity provider, refreshed in the background.
@@ -118,14 +118,28 @@ impl fmt::Debug for JwksSettings {
 /// A key of the set, ready to verify signatures.
 #[derive(Clone)]
 pub struct JwksKey {
+    kid: String,
+    alg: Option<Algorithm>,
+    decoding_key: DecodingKey,
+}
+
+impl JwksKey {
     /// The key's `kid`.
-    pub kid: String,
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
     /// The algorithm a token must use with this key, when it is fixed: the JWK's `alg`, or the
     /// curve's algorithm for EC (`ES256` for P-256, `ES384` for P-384) and OKP (`EdDSA`) keys.
     /// `None` for an RSA key without `alg` (any allowed RSA algorithm fits).
-    pub alg: Option<Algorithm>,
+    pub fn alg(&self) -> Option<Algorithm> {
+        self.alg
+    }
+
     /// The verification key (its `family()` says which algorithms fit it).
-    pub decoding_key: DecodingKey,
+    pub fn decoding_key(&self) -> &DecodingKey {
+        &self.decoding_key
+    }
 }
 
 impl fmt::Debug for JwksKey {

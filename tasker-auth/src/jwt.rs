@@ -56,7 +56,7 @@ use crate::error::{AuthError, InvalidReason};
 use crate::permission_set::PermissionSet;
 
 /// Credentials longer than this are refused before any parsing.
-pub const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
+pub(crate) const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
 
 /// Decoded parts up to this size stay on the stack.
 const STACK_BUF: usize = 1024;

@@ -77,6 +77,26 @@ impl<S> AuthMiddleware<S> {
     pub fn new(inner: S, security: SecurityService) -> Self {
         AuthMiddleware { inner, security }
     }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service, dropping the authentication.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    /// The [`SecurityService`] requests are authenticated with.
+    pub fn security(&self) -> &SecurityService {
+        &self.security
+    }
 }
 
 impl<S, B> Service<Request<B>> for AuthMiddleware<S>

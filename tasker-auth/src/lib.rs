@@ -111,14 +111,14 @@ pub mod openapi;
 mod permission_set;
 mod service;
 
-pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
+pub use api_key::hash_api_key;
 pub use authorize::{
     Authorized, AuthorizedFuture, UnknownPermissionPair, authorize, require_permission,
     try_authorize,
 };
 pub use config::{
     ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
-    JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
+    JwtVerificationMethod, TaskerConfig, WebConfig,
 };
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{
@@ -126,7 +126,6 @@ pub use error::{
 };
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
-pub use jwt::MAX_CREDENTIAL_BYTES;
 pub use layer::{AuthLayer, AuthMiddleware, ResponseFuture};
 pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use service::SecurityService;

@@ -185,10 +185,10 @@ impl SecurityService {
                 AuthError::invalid(InvalidReason::KeySetUnavailable)
             }
         })?;
-        if key.alg.is_some_and(|alg| alg != parsed.alg) {
+        if key.alg().is_some_and(|alg| alg != parsed.alg) {
             return Err(AuthError::invalid(InvalidReason::AlgorithmMismatch));
         }
-        jwt::verify_token(&parsed, &key.decoding_key, &jwt.rules)
+        jwt::verify_token(&parsed, key.decoding_key(), &jwt.rules)
     }
 
     #[cfg(not(feature = "jwks"))]
