@@ -307,3 +307,31 @@ fn forbidden_challenge(p: Permission) -> HeaderValue {
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer error="insufficient_scope""#))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_invalid_reason_gets_the_same_response() {
+        for reason in [
+            InvalidReason::BadSignature,
+            InvalidReason::UnknownKid,
+            InvalidReason::Audience,
+            InvalidReason::UnknownApiKey,
+        ] {
+            let error = AuthError::invalid(reason);
+            assert_eq!(
+                error.to_string(),
+                format!("invalid credential: {}", reason.as_str())
+            );
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(response.headers()[&FAILURE_REASON_HEADER], "invalid");
+            assert_eq!(
+                response.headers()[header::WWW_AUTHENTICATE],
+                r#"Bearer realm="tasker", error="invalid_token""#
+            );
+        }
+    }
+}

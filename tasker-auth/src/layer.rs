@@ -226,3 +226,18 @@ impl<F> fmt::Debug for ResponseFuture<F> {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn middleware_gives_access_to_the_inner_service() {
+        let layer = AuthLayer::new(SecurityService::disabled());
+        let mut middleware = layer.layer(7_u32);
+        assert_eq!(*middleware.get_ref(), 7);
+        *middleware.get_mut() += 1;
+        assert!(!middleware.security().is_enabled());
+        assert_eq!(middleware.into_inner(), 8);
+    }
+}
