@@ -1,6 +1,6 @@
 //! Authentication through the real middleware: every request goes through `AuthLayer` on an
 //! axum router with `#[requires]` handlers, and every refusal is checked for its status,
-//! `error.reason`, `x-auth-failure-reason` and `WWW-Authenticate` (SPEC §5).
+//! `error.reason`, `x-auth-failure-reason` and `WWW-Authenticate`.
 
 #[path = "common/auth_fixtures.rs"]
 mod fixtures;

@@ -1,5 +1,5 @@
 //! Configuration: loading, substitution, environment overrides, redaction, and one test for every
-//! start-up error of SPEC §4, each checking that the error names the key at fault and holds no
+//! documented start-up error, each checking that the error names the key at fault and holds no
 //! secret.
 
 #[path = "common/auth_fixtures.rs"]
@@ -367,7 +367,7 @@ fn expired_api_key_is_not_a_startup_error() {
     assert!(start(&config).is_ok());
 }
 
-// ---------------------------------------------------------------- start-up errors of SPEC §4
+// ---------------------------------------------------------------- start-up errors
 
 #[test]
 fn enabled_without_any_verifier_is_an_error() {

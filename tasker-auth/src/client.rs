@@ -1,4 +1,4 @@
-//! Client-side credentials for calling the Tasker APIs (SPEC §8).
+//! Client-side credentials for calling the Tasker APIs.
 //!
 //! [`ClientCredentials::from_env`] resolves, for one [`Endpoint`], the first of:
 //!

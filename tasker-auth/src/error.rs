@@ -1,4 +1,4 @@
-//! Per-request authentication and authorization failures, and their HTTP responses (SPEC §5).
+//! Per-request authentication and authorization failures, and their HTTP responses.
 
 use std::fmt;
 
@@ -140,7 +140,7 @@ impl fmt::Display for InvalidReason {
     }
 }
 
-/// A refused request. Its [`IntoResponse`] writes the status, JSON body and headers of SPEC §5.
+/// A refused request. Its [`IntoResponse`] writes the status, JSON body and headers of a refusal.
 ///
 /// The `detail` strings are for logs only: responses carry a fixed message per reason, so that no
 /// response names a key, the expected issuer, or why a signature failed.
@@ -240,7 +240,7 @@ impl AuthError {
     }
 }
 
-/// The JSON error body of SPEC §5: `{"error": {...}}`.
+/// The JSON error body of a refusal: `{"error": {...}}`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {

@@ -41,7 +41,7 @@ use crate::service::{Outcome, SecurityService};
 
 /// Authenticates every request of the routes it wraps and puts the caller's
 /// [`SecurityContext`](crate::SecurityContext) in the request extensions; refuses the others
-/// with the 401 of SPEC §5.
+/// with a 401.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     security: SecurityService,

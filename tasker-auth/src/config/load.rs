@@ -8,8 +8,8 @@ use super::{ConfigError, TaskerConfig, parse_bool, push_key};
 
 impl TaskerConfig {
     /// Loads the configuration: from `path`, else from the file named by `TASKER_CONFIG_PATH`,
-    /// else the defaults; then applies `${VAR}` substitution and the environment overrides of
-    /// SPEC §4 from the process environment.
+    /// else the defaults; then applies `${VAR}` substitution and the environment overrides
+    /// (`TASKER_*`) from the process environment.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let env = |name: &str| std::env::var(name).ok();
         let path = match path {

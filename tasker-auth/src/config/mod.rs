@@ -1,4 +1,4 @@
-//! Server configuration (SPEC §4): one TOML file per server, `${VAR}` substitution, environment
+//! Server configuration: one TOML file per server, `${VAR}` substitution, environment
 //! overrides, and the [`ConfigError`] every start-up problem becomes.
 //!
 //! Loading checks the *shape* of the file (unknown keys, types, substitutions, environment
@@ -64,7 +64,7 @@ pub struct WebConfig {
 }
 
 impl WebConfig {
-    /// The defaults of SPEC §4.
+    /// The documented defaults.
     pub fn new() -> Self {
         WebConfig {
             bind_address: "127.0.0.1:8080".to_owned(),
@@ -108,7 +108,7 @@ pub const DEFAULT_JWT_ISSUER: &str = "tasker-core";
 /// The `aud` a Tasker server expects by default (`jwt_audience`), and the one clients mint.
 pub const DEFAULT_JWT_AUDIENCE: &str = "tasker-api";
 
-/// `[web.auth]`: every key of SPEC §4. Secure defaults: authentication is off until enabled, and
+/// `[web.auth]`: every key. Secure defaults: authentication is off until enabled, and
 /// once enabled everything fails closed.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -170,7 +170,7 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    /// The defaults of SPEC §4 (authentication disabled).
+    /// The documented defaults (authentication disabled).
     pub fn new() -> Self {
         AuthConfig {
             enabled: false,

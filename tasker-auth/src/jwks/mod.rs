@@ -83,7 +83,7 @@ pub struct JwksSettings {
 }
 
 impl JwksSettings {
-    /// Settings for `url` with the defaults of SPEC §4: refresh every hour, serve stale keys for
+    /// Settings for `url` with the defaults of the `jwks_*` configuration keys: refresh every hour, serve stale keys for
     /// 5 minutes, refetch on an unknown `kid` at most every 10 seconds, `https` only, `RS256`,
     /// 5 s and 1 MiB per fetch.
     pub fn new(url: impl Into<String>) -> Self {

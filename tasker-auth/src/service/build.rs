@@ -15,7 +15,7 @@ use crate::context::SecurityContext;
 use crate::jwt::{self, AlgorithmSet, ClaimRules, StaticKey};
 
 impl SecurityService {
-    /// Builds the service from `[web.auth]`, running every start-up check of SPEC §4.
+    /// Builds the service from `[web.auth]`, running every start-up check.
     ///
     /// With `enabled = false` nothing else is read and every request gets
     /// [`SecurityContext::disabled`]. With JWKS verification this starts the key store's

@@ -110,7 +110,7 @@ impl SecurityService {
         crate::layer::AuthLayer::new(self.clone())
     }
 
-    /// Authenticates a request from its headers: a context, or the [`AuthError`] of SPEC §5.
+    /// Authenticates a request from its headers: a context, or the [`AuthError`] to answer with.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<SecurityContext, AuthError> {
         match self.authenticate_now(headers, None) {
             Outcome::Done(result) => result,
@@ -199,7 +199,7 @@ impl SecurityService {
         Err(AuthError::invalid(InvalidReason::NoKeyStore))
     }
 
-    /// Finds the one credential of the request (SPEC §5).
+    /// Finds the one credential of the request.
     #[inline]
     fn credential<'h>(&self, headers: &'h HeaderMap) -> Result<Credential<'h>, AuthError> {
         let inner = &*self.inner;
