@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use pin_project_lite::pin_project;
 
-use crate::{Action, AuthError, Permission, Resource, SecurityContext};
+use crate::context::SecurityContext;
+use crate::error::AuthError;
+use tasker_permissions::{Action, Permission, Resource};
 
 /// Checks that `ctx` holds `permission`; a denial is logged and counted, and becomes a 403.
 ///

@@ -1,4 +1,4 @@
-//! Client-side credentials for calling the Tasker APIs (SPEC §8).
+//! Client-side credentials for calling the Tasker APIs.
 //!
 //! [`ClientCredentials::from_env`] resolves, for one [`Endpoint`], the first of:
 //!
@@ -48,8 +48,9 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 
-use crate::PermissionSet;
+use crate::config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER};
 use crate::keys::{KeyError, KeyPair, TokenRequest};
+use crate::permission_set::PermissionSet;
 
 /// Which Tasker API the credentials are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -261,8 +262,8 @@ impl ClientCredentials {
                 TokenRequest {
                     subject: text(SUBJECT_VAR, "tasker-client"),
                     permissions,
-                    issuer: text(ISSUER_VAR, "tasker-core"),
-                    audience: text(AUDIENCE_VAR, "tasker-api"),
+                    issuer: text(ISSUER_VAR, DEFAULT_JWT_ISSUER),
+                    audience: text(AUDIENCE_VAR, DEFAULT_JWT_AUDIENCE),
                     ttl: DEFAULT_MINTED_TTL,
                     kid: None,
                 },

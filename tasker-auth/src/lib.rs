@@ -97,10 +97,12 @@ mod authorize;
 pub mod client;
 mod config;
 mod context;
+mod crypto;
 mod error;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
+mod key_type;
 #[cfg(feature = "keys")]
 pub mod keys;
 mod layer;
@@ -109,19 +111,21 @@ pub mod openapi;
 mod permission_set;
 mod service;
 
-pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
+pub use api_key::hash_api_key;
 pub use authorize::{
     Authorized, AuthorizedFuture, UnknownPermissionPair, authorize, require_permission,
     try_authorize,
 };
 pub use config::{
-    ApiKeyConfig, AuthConfig, ConfigError, JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
+    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
+    JwtVerificationMethod, TaskerConfig, WebConfig,
 };
 pub use context::{AuthMethod, SecurityContext};
-pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
+pub use error::{
+    AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason, InvalidReason,
+};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
-pub use jwt::MAX_CREDENTIAL_BYTES;
 pub use layer::{AuthLayer, AuthMiddleware, ResponseFuture};
 pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use service::SecurityService;
