@@ -16,6 +16,10 @@
 //! ```
 #![no_std]
 
+// The "did you mean" helper needs `strsim`, which needs std; the vocabulary itself does not.
+#[cfg(feature = "suggest")]
+extern crate std;
+
 use core::fmt;
 use core::str::FromStr;
 
@@ -228,6 +232,9 @@ impl Resource {
         self.permissions().next().is_none()
     }
 }
+
+#[cfg(feature = "suggest")]
+pub mod suggest;
 
 #[cfg(feature = "serde")]
 mod serde_impls {
