@@ -6,7 +6,6 @@
 mod attr;
 mod expand;
 mod openapi;
-mod source;
 mod valid;
 
 use proc_macro::TokenStream;

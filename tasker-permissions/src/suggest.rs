@@ -57,7 +57,13 @@ pub fn permission(written: &str) -> Option<Permission> {
         .replace("::", ":")
         .chars()
         .filter(|c| !c.is_whitespace())
-        .map(|c| if c == '-' { '_' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == '-' {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect();
     let (resource, action) = normalized.split_once(':')?;
     let resource = Resource::from_name(resource).or_else(|| {
