@@ -76,6 +76,27 @@ pub fn permission(written: &str) -> Option<Permission> {
     )
 }
 
+/// What an unknown grant was most likely meant to be: a permission (see [`permission`]) or a
+/// resource wildcard (`dlq:*x` means `dlq:*`). A bare `*` gets no suggestion: it is no typo but
+/// a grant of nothing, which callers explain in their own words.
+pub fn grant(written: &str) -> Option<String> {
+    let written = written.trim();
+    if written == "*" {
+        return None;
+    }
+    match written.split_once(':') {
+        Some((resource, action)) if action.contains('*') => {
+            let resource = resource.to_ascii_lowercase();
+            let resource = Resource::from_name(&resource).or_else(|| {
+                let guarded = Resource::ALL.iter().filter(|r| !r.is_public());
+                closest(&resource, guarded.map(|r| (r.as_str(), *r)))
+            })?;
+            (!resource.is_public()).then(|| std::format!("{resource}:*"))
+        }
+        _ => permission(written).map(|p| std::string::ToString::to_string(&p)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +156,16 @@ mod tests {
         assert_eq!(permission("completely:wrong"), None);
         assert_eq!(permission("tasks"), None);
         assert_eq!(permission(""), None);
+    }
+
+    #[test]
+    fn grants_suggest_permissions_and_wildcards() {
+        assert_eq!(grant("tasks:creat").as_deref(), Some("tasks:create"));
+        assert_eq!(grant("dlq:*x").as_deref(), Some("dlq:*"));
+        assert_eq!(grant("taks:*").as_deref(), Some("tasks:*"));
+        assert_eq!(grant("health:*"), None);
+        assert_eq!(grant("*"), None);
+        assert_eq!(grant("completely:wrong"), None);
     }
 
     #[test]

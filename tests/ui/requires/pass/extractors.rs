@@ -113,7 +113,8 @@ impl Handlers {
     }
 }
 
-fn main() {
+#[test]
+fn every_extractor_kind_routes() {
     let _app: Router = Router::new()
         .route("/v1/tasks", post(create).get(list))
         .route("/v1/tasks2", post(create_without_context))

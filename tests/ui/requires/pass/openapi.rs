@@ -29,7 +29,8 @@ async fn read(Path(uuid): Path<String>) -> String {
     uuid
 }
 
-fn main() {
+#[test]
+fn documented_operations_carry_the_permission() {
     let (_router, api) = OpenApiRouter::<()>::new()
         .routes(routes!(create))
         .routes(routes!(read))
