@@ -259,4 +259,48 @@ mod tests {
             "unknown action `delete` for resource `dlq`; expected one of: read, update, stats"
         );
     }
+
+    #[test]
+    fn swapped_letters_and_both_parts_misspelt_are_suggested() {
+        for (written, meant) in [
+            ("tasks:raed", "tasks:read"),
+            ("tasks:lsit", "tasks:list"),
+            ("taks:raed", "tasks:read"),
+        ] {
+            assert_eq!(
+                parse_name(written).unwrap_err(),
+                format!("unknown permission `{written}`; did you mean `{meant}`?")
+            );
+        }
+    }
+
+    #[test]
+    fn rust_names_and_dashes_get_the_wire_name() {
+        let fix = "write `#[requires(tasks:read)]`";
+        for written in ["Permission::TasksRead", "tasker_auth::Permission::TasksRead", "TasksRead"] {
+            let err = parse_name(written).unwrap_err();
+            assert!(err.contains("not its Rust"), "{err}");
+            assert!(err.ends_with(fix), "{err}");
+        }
+        assert_eq!(
+            parse_name("tasks::read").unwrap_err(),
+            "write one colon between resource and action: `#[requires(tasks:read)]`"
+        );
+        assert_eq!(
+            parse_name("tasks:context-read").unwrap_err(),
+            "permission names use underscores, not dashes: write `#[requires(tasks:context_read)]`"
+        );
+    }
+
+    #[test]
+    fn sixteen_arguments_leave_no_room_for_the_guard() {
+        let arguments = (0..16).map(|i| quote::format_ident!("_a{i}"));
+        let sixteen: syn::ItemFn = syn::parse_quote!(async fn f(#(#arguments: u8),*) {});
+        let err = handler(&sixteen).unwrap_err().to_string();
+        assert!(err.starts_with("too many arguments: axum handlers take at most 16"), "{err}");
+        assert!(err.contains("this one has 16"), "{err}");
+        let arguments = (0..15).map(|i| quote::format_ident!("_a{i}"));
+        let fifteen: syn::ItemFn = syn::parse_quote!(async fn f(#(#arguments: u8),*) {});
+        assert!(handler(&fifteen).is_ok());
+    }
 }

@@ -41,7 +41,7 @@ macro_rules! vocabulary {
         }
 
         impl Permission {
-            /// Every permission, in declaration order (the order of SPEC §2).
+            /// Every permission, in declaration order (the order of the documented vocabulary).
             pub const ALL: &'static [Permission] = &[$(Permission::$variant),*];
 
             /// The permission's wire name, e.g. `"tasks:create"`.
