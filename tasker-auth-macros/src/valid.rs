@@ -277,7 +277,11 @@ mod tests {
     #[test]
     fn rust_names_and_dashes_get_the_wire_name() {
         let fix = "write `#[requires(tasks:read)]`";
-        for written in ["Permission::TasksRead", "tasker_auth::Permission::TasksRead", "TasksRead"] {
+        for written in [
+            "Permission::TasksRead",
+            "tasker_auth::Permission::TasksRead",
+            "TasksRead",
+        ] {
             let err = parse_name(written).unwrap_err();
             assert!(err.contains("not its Rust"), "{err}");
             assert!(err.ends_with(fix), "{err}");
@@ -297,7 +301,10 @@ mod tests {
         let arguments = (0..16).map(|i| quote::format_ident!("_a{i}"));
         let sixteen: syn::ItemFn = syn::parse_quote!(async fn f(#(#arguments: u8),*) {});
         let err = handler(&sixteen).unwrap_err().to_string();
-        assert!(err.starts_with("too many arguments: axum handlers take at most 16"), "{err}");
+        assert!(
+            err.starts_with("too many arguments: axum handlers take at most 16"),
+            "{err}"
+        );
         assert!(err.contains("this one has 16"), "{err}");
         let arguments = (0..15).map(|i| quote::format_ident!("_a{i}"));
         let fifteen: syn::ItemFn = syn::parse_quote!(async fn f(#(#arguments: u8),*) {});
