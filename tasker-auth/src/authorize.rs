@@ -160,6 +160,9 @@ impl<H> Authorized<H> {
     }
 }
 
+// Without this, rustc offers `Authorized<H>` as a fix whenever some handler does not implement
+// `Handler`, although the problem is almost always an argument that is not an extractor.
+#[diagnostic::do_not_recommend]
 impl<H, T, S> Handler<T, S> for Authorized<H>
 where
     H: Handler<T, S>,

@@ -141,28 +141,29 @@ pub use tasker_auth_macros::requires;
 pub mod __private {
     pub use crate::authorize::Require;
 
-    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
-    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    /// With the `openapi` feature, the handler whose `#[utoipa::path]` `#[requires]` completed.
     #[cfg(feature = "openapi")]
     #[macro_export]
     #[doc(hidden)]
-    macro_rules! __tasker_auth_openapi_feature_required {
-        () => {};
+    macro_rules! __tasker_auth_if_openapi {
+        ({ $($documented:tt)* } { $($undocumented:tt)* }) => { $($documented)* };
     }
 
-    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
-    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    /// Without the `openapi` feature, the completed `#[utoipa::path]` would name
+    /// `tasker_auth::ErrorBody`, which is then no schema: keep the user's attribute as written and
+    /// explain, in one error, which feature is missing.
     #[cfg(not(feature = "openapi"))]
     #[macro_export]
     #[doc(hidden)]
-    macro_rules! __tasker_auth_openapi_feature_required {
-        () => {
+    macro_rules! __tasker_auth_if_openapi {
+        ({ $($documented:tt)* } { $($undocumented:tt)* }) => {
             ::core::compile_error!(
                 "`#[requires]` documents this handler's `#[utoipa::path]` with `tasker_auth::ErrorBody`, \
                  which needs the `openapi` feature: tasker-auth = { features = [\"openapi\"] }"
             );
+            $($undocumented)*
         };
     }
 
-    pub use crate::__tasker_auth_openapi_feature_required as openapi_feature_required;
+    pub use crate::__tasker_auth_if_openapi as if_openapi;
 }
