@@ -44,8 +44,8 @@ fuzz_target!(|data: &[u8]| {
 /// never quotes it. A non-secret setting set from `${SECRET}` may be quoted: it is not a secret.
 fn check_error(e: &ConfigError) {
     let text = e.to_string();
-    let secret_key = e
-        .key()
-        .is_some_and(|k| k.ends_with(".key") || k.ends_with("key_sha256") || k.ends_with("jwt_public_key"));
+    let secret_key = e.key().is_some_and(|k| {
+        k.ends_with(".key") || k.ends_with("key_sha256") || k.ends_with("jwt_public_key")
+    });
     assert!(!(secret_key && text.contains(SECRET)), "secret in {text}");
 }

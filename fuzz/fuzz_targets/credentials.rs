@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
         };
         let (name, value) = (&line[..colon], &line[colon + 1..]);
         let value = value.strip_prefix(b" ").unwrap_or(value);
-        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
         {
             headers.append(name, value);
         }
@@ -28,6 +29,9 @@ fuzz_target!(|data: &[u8]| {
         let api_key = headers
             .get("x-api-key")
             .is_some_and(|v| v.as_bytes() == common::API_KEY.as_bytes());
-        assert!(api_key || headers.contains_key(http::header::AUTHORIZATION), "{ctx:?}");
+        assert!(
+            api_key || headers.contains_key(http::header::AUTHORIZATION),
+            "{ctx:?}"
+        );
     }
 });

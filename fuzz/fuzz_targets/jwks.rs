@@ -33,7 +33,11 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     // Alternate between every algorithm and the asymmetric ones only, from the input's length.
-    let allowed = if data.len() % 2 == 0 { &ALL[..] } else { &ALL[3..] };
+    let allowed = if data.len() % 2 == 0 {
+        &ALL[..]
+    } else {
+        &ALL[3..]
+    };
     let Ok(store) = JwksKeyStore::from_jwks_json(text, allowed) else {
         return;
     };

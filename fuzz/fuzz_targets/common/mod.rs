@@ -64,9 +64,7 @@ pub fn authenticate(headers: &HeaderMap) -> Result<SecurityContext, AuthError> {
 
 /// The invariants every outcome must hold: a refusal is a 401 (never a 5xx), an acceptance names
 /// a subject.
-fn check_outcome(
-    result: Result<SecurityContext, AuthError>,
-) -> Result<SecurityContext, AuthError> {
+fn check_outcome(result: Result<SecurityContext, AuthError>) -> Result<SecurityContext, AuthError> {
     match &result {
         Ok(ctx) => assert!(!ctx.subject().is_empty(), "accepted with an empty subject"),
         Err(e) => assert_eq!(e.status(), StatusCode::UNAUTHORIZED, "{e:?}"),
