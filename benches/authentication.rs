@@ -6,6 +6,11 @@
 //! (`oneshot`). API keys and disabled auth through the same router, and the router without any
 //! layer (the axum baseline) for comparison.
 //!
+//! Every service here runs with `jwt_cache_max_entries = 0`: these figures are the cost of the
+//! full verification (signature and claims) of every request, comparable with the earlier
+//! figures in docs/performance.md. The verified-token cache (hits, misses, cache off) is measured
+//! in `benches/token_cache.rs`.
+//!
 //! Run: `cargo bench --bench authentication -- --warm-up-time 1 --measurement-time 3`
 #![allow(missing_docs)]
 
@@ -24,7 +29,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use fixtures::*;
 use http::{HeaderValue, Request, header};
 use jsonwebtoken::{DecodingKey, Validation};
-use tasker_auth::SecurityService;
+use tasker_auth::{AuthConfig, SecurityService};
 use tower::ServiceExt;
 
 /// Polls a future that never waits (everything here is in memory) to completion, without the
@@ -71,9 +76,19 @@ fn oneshot(app: &Router, req: Request<Body>) {
     black_box(response);
 }
 
+/// The fixtures' service with the verified-token cache off, so that every request of a bench
+/// pays the full JWT verification (the cache would otherwise answer all but the first).
+fn uncached_service(keys: &Keys) -> SecurityService {
+    let config = AuthConfig {
+        jwt_cache_max_entries: 0,
+        ..config_for(keys)
+    };
+    SecurityService::from_config(&config).unwrap()
+}
+
 fn jwt(c: &mut Criterion) {
     for (name, keys) in [("RS256", rsa()), ("ES256", ec256()), ("EdDSA", ed25519())] {
-        let security = service_for(keys);
+        let security = uncached_service(keys);
         let token = token(keys, &claims(&["tasks:list", "tasks:read"]));
         let value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
         let headers = bearer(&token);
@@ -109,7 +124,7 @@ fn jwt(c: &mut Criterion) {
 }
 
 fn others(c: &mut Criterion) {
-    let security = service_for(rsa());
+    let security = uncached_service(rsa());
     let mut group = c.benchmark_group("other");
     let app = router(Some(&security));
     let key = HeaderValue::from_static(READER_KEY);
@@ -137,7 +152,7 @@ fn with_prometheus(c: &mut Criterion) {
     if metrics::set_global_recorder(recorder).is_err() {
         return;
     }
-    let security = service_for(rsa());
+    let security = uncached_service(rsa());
     let mut group = c.benchmark_group("with_prometheus");
     let app = router(Some(&security));
     let key = HeaderValue::from_static(READER_KEY);

@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use quick_cache::sync::Cache;
 use quick_cache::{Lifecycle, UnitWeighter};
 
-use crate::SecurityContext;
+use crate::context::SecurityContext;
+use crate::error::AuthError;
 use crate::jwt::{TimeClaims, Verified};
 
 /// The largest `jwt_cache_max_entries` accepted: about 200 MB of entries.
@@ -43,7 +44,7 @@ pub(crate) enum VerifiedBy {
     StaticKey,
     /// A key of the JWK set: the entry holds only while the store returns this same key.
     #[cfg(feature = "jwks")]
-    Jwk(Arc<crate::JwksKey>),
+    Jwk(Arc<crate::jwks::JwksKey>),
 }
 
 /// What a hit needs to decide as the full check would.
@@ -62,7 +63,7 @@ impl CachedToken {
         &self,
         leeway: u64,
         now: i64,
-    ) -> Result<SecurityContext, crate::AuthError> {
+    ) -> Result<SecurityContext, AuthError> {
         self.times.check_started(leeway, now)?;
         self.times.check_not_expired(leeway, now)?;
         Ok(self.context.clone())
@@ -216,7 +217,9 @@ pub struct TokenCacheStats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{AuthMethod, FailureReason, PermissionSet};
+    use crate::context::AuthMethod;
+    use crate::error::FailureReason;
+    use crate::permission_set::PermissionSet;
 
     fn verified(exp: i64, nbf: Option<i64>, iat: Option<i64>) -> Verified {
         Verified {
