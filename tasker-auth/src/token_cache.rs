@@ -59,11 +59,7 @@ pub(crate) struct CachedToken {
 impl CachedToken {
     /// The decision the full check would make at `now`, for a token that verified before.
     #[inline]
-    pub(crate) fn decide(
-        &self,
-        leeway: u64,
-        now: i64,
-    ) -> Result<SecurityContext, AuthError> {
+    pub(crate) fn decide(&self, leeway: u64, now: i64) -> Result<SecurityContext, AuthError> {
         self.times.check_started(leeway, now)?;
         self.times.check_not_expired(leeway, now)?;
         Ok(self.context.clone())
