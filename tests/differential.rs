@@ -314,6 +314,12 @@ fn rounds_up(v: Option<&Value>) -> bool {
         .is_some_and(|f| f.is_finite() && f.round() != f.floor())
 }
 
+/// A fractional JSON number whose fraction is below .5: we round it up, jsonwebtoken down.
+fn rounds_down(v: Option<&Value>) -> bool {
+    v.and_then(Value::as_f64)
+        .is_some_and(|f| f.is_finite() && f.round() != f.ceil())
+}
+
 /// A JSON number jsonwebtoken cannot read as a u64 NumericDate (negative, or 2^64 and above).
 fn outside_u64(v: Option<&Value>) -> bool {
     match v {
@@ -405,6 +411,11 @@ const STRICTER: &[Rule] = &[
         name: "fractional exp is floored, not rounded",
         applies: |p| rounds_up(p.claim("exp")),
     },
+    Rule {
+        // We round a fractional nbf up, jsonwebtoken rounds: our nbf ends up to 1 s later.
+        name: "fractional nbf is rounded up, not rounded",
+        applies: |p| rounds_down(p.claim("nbf")),
+    },
 ];
 
 /// Places where we accept what jsonwebtoken refuses. Each is a finding, reported in
@@ -446,20 +457,6 @@ const KNOWN_LENIENT: &[Rule] = &[
                     .any(|(i, (k, _))| m[i + 1..].iter().any(|(k2, _)| k2 == k))
             })
         },
-    },
-    Rule {
-        // FIXME(differential): we saturate an exp/nbf outside the u64 range (negative, or 2^64
-        // and above); jsonwebtoken refuses it as a malformed claim. A negative nbf and a huge exp
-        // are accepted by us (valid since 1970 / never expires, as nbf = 0 and exp = u64::MAX are
-        // for both verifiers).
-        name: "exp or nbf outside the u64 range",
-        applies: |p| outside_u64(p.claim("exp")) || outside_u64(p.claim("nbf")),
-    },
-    Rule {
-        // FIXME(differential): we floor a fractional nbf, jsonwebtoken rounds, so at the boundary
-        // we accept up to 1 s earlier.
-        name: "fractional nbf is floored, not rounded",
-        applies: |p| rounds_up(p.claim("nbf")),
     },
 ];
 
@@ -1156,6 +1153,11 @@ fn every_stricter_rule_refuses_what_jsonwebtoken_accepts() {
             hdr,
             r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":${NOW+-31}.6}"#,
         ),
+        (
+            "fractional nbf is rounded up, not rounded",
+            hdr,
+            r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":${NOW+600},"nbf":${NOW+30}.2}"#,
+        ),
     ];
     let fx = fixture();
     for (name, header, payload) in examples {
@@ -1231,16 +1233,6 @@ fn known_lenient_cases_are_refused_by_jsonwebtoken() {
             r#"{"alg":"RS256","typ":"JWT","typ":"JWT"}"#,
             GOOD,
         ),
-        (
-            "exp or nbf outside the u64 range",
-            r#"{"alg":"RS256"}"#,
-            r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":1e300}"#,
-        ),
-        (
-            "fractional nbf is floored, not rounded",
-            r#"{"alg":"RS256"}"#,
-            r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":${NOW+600},"nbf":${NOW+30}.6}"#,
-        ),
     ];
     let fx = fixture();
     for (name, header, payload) in examples {
@@ -1260,5 +1252,23 @@ fn known_lenient_cases_are_refused_by_jsonwebtoken() {
             .unwrap()
             .map(|c| c.subject().to_owned());
         println!("{name}: we give {verdict:?}");
+    }
+    // Former findings, now refused by both: exp or nbf outside the u64 range.
+    for payload in [
+        r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":1e300}"#,
+        r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":-1}"#,
+        r#"{"sub":"u","iss":"tasker-core","aud":"tasker-api","exp":${NOW+600},"nbf":-1}"#,
+    ] {
+        let token = rsa_token(r#"{"alg":"RS256"}"#, payload);
+        let parts = Parts::new(&token, RULES[0]);
+        assert!(outside_u64(parts.claim("exp")) || outside_u64(parts.claim("nbf")));
+        assert!(
+            theirs(&fx.families[0], &RULES[0], &token).is_err(),
+            "{payload}"
+        );
+        assert!(
+            ours(&fx.services[0][0], &token).unwrap().is_err(),
+            "{payload}"
+        );
     }
 }

@@ -549,7 +549,24 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     if slot.is_some() {
                         return Err(dup());
                     }
-                    *slot = Some(map.next_value::<NumericDate>()?.0);
+                    // exp and nbf are refused outside the u64 range rather than saturated (a
+                    // negative nbf would otherwise pass as 0); a fractional nbf rounds up and a
+                    // fractional exp down, so neither widens the token's validity.
+                    let seed = match &*key {
+                        "exp" => NumericDate {
+                            unsigned: true,
+                            round_up: false,
+                        },
+                        "nbf" => NumericDate {
+                            unsigned: true,
+                            round_up: true,
+                        },
+                        _ => NumericDate {
+                            unsigned: false,
+                            round_up: false,
+                        },
+                    };
+                    *slot = Some(map.next_value_seed(seed)?);
                 }
                 "aud" => {
                     if seen_aud {
@@ -596,33 +613,50 @@ impl<'de> Deserialize<'de> for CowStr<'de> {
     }
 }
 
-/// A NumericDate (RFC 7519 §2): seconds since the epoch, integer or not.
-struct NumericDate(i64);
+/// A NumericDate (RFC 7519 §2): seconds since the epoch, integer or not, read as whole seconds.
+#[derive(Clone, Copy)]
+struct NumericDate {
+    /// Refuse a value outside `0..2^64` (seconds as an unsigned count).
+    unsigned: bool,
+    /// Round a fractional value up (towards later) instead of down.
+    round_up: bool,
+}
 
-impl<'de> Deserialize<'de> for NumericDate {
-    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = NumericDate;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a number of seconds")
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(NumericDate(v))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(NumericDate(i64::try_from(v).unwrap_or(i64::MAX)))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                if v.is_finite() {
-                    // `as` saturates, which is what an absurd date should do.
-                    Ok(NumericDate(v.floor() as i64))
-                } else {
-                    Err(E::custom("not a finite number"))
-                }
-            }
+/// 2^64: the first value past the u64 range, exactly representable as an f64.
+const U64_RANGE_END: f64 = 18_446_744_073_709_551_616.0;
+
+impl<'de> DeserializeSeed<'de> for NumericDate {
+    type Value = i64;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<i64, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl Visitor<'_> for NumericDate {
+    type Value = i64;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number of seconds")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+        if self.unsigned && v < 0 {
+            return Err(E::custom("a negative date"));
         }
-        d.deserialize_any(V)
+        Ok(v)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+        // Past i64::MAX is billions of years away: saturating changes no decision.
+        Ok(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+        if !v.is_finite() {
+            return Err(E::custom("not a finite number"));
+        }
+        if self.unsigned && !(0.0..U64_RANGE_END).contains(&v) {
+            return Err(E::custom("a date outside the u64 range"));
+        }
+        let whole = if self.round_up { v.ceil() } else { v.floor() };
+        // `as` saturates, which is what an absurd (signed) date should do.
+        Ok(whole as i64)
     }
 }
 
@@ -762,6 +796,64 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.reason(), crate::error::FailureReason::Invalid);
+    }
+
+    fn rules_at(now: i64) -> ClaimRules {
+        ClaimRules {
+            issuer: None,
+            audience: None,
+            leeway: 0,
+            permissions_claim: "permissions".into(),
+            strict: true,
+            clock: Clock::Manual(crate::clock::ManualClock::new(now)),
+        }
+    }
+
+    #[test]
+    fn exp_or_nbf_outside_the_u64_range_is_invalid() {
+        let now = 1_000_000;
+        let exp = now + 60;
+        for claims in [
+            format!(r#"{{"sub":"a","exp":{exp},"nbf":-1}}"#),
+            format!(r#"{{"sub":"a","exp":{exp},"nbf":-0.5}}"#),
+            format!(r#"{{"sub":"a","exp":{exp},"nbf":-1e300}}"#),
+            r#"{"sub":"a","exp":-1}"#.to_owned(),
+            r#"{"sub":"a","exp":1e300}"#.to_owned(),
+            r#"{"sub":"a","exp":18446744073709551616.0}"#.to_owned(),
+        ] {
+            let err = check_claims(claims.as_bytes(), &rules_at(now)).unwrap_err();
+            assert_eq!(
+                err.reason(),
+                crate::error::FailureReason::Invalid,
+                "{claims}"
+            );
+        }
+        // The edges of the range are still dates.
+        let ok = r#"{"sub":"a","exp":18446744073709551615,"nbf":0}"#;
+        assert!(check_claims(ok.as_bytes(), &rules_at(now)).is_ok());
+        // iat is not bounded that way: a negative iat is merely in the past.
+        let ok = format!(r#"{{"sub":"a","exp":{exp},"iat":-5}}"#);
+        assert!(check_claims(ok.as_bytes(), &rules_at(now)).is_ok());
+    }
+
+    #[test]
+    fn fractional_nbf_rounds_up_and_exp_down() {
+        let now = 1_000_000;
+        let exp = now + 60;
+        // nbf = now + 0.2: not valid before now + 1, so refused at `now` (no leeway).
+        let early = format!(r#"{{"sub":"a","exp":{exp},"nbf":{now}.2}}"#);
+        let err = check_claims(early.as_bytes(), &rules_at(now)).unwrap_err();
+        assert_eq!(err.reason(), crate::error::FailureReason::Invalid);
+        assert!(check_claims(early.as_bytes(), &rules_at(now + 1)).is_ok());
+        // nbf = now - 0.8 rounds up to `now`: valid.
+        let past = format!(r#"{{"sub":"a","exp":{exp},"nbf":{}.2}}"#, now - 1);
+        let verified = check_claims(past.as_bytes(), &rules_at(now)).unwrap();
+        assert_eq!(verified.times.nbf, Some(now));
+        // exp = now + 0.9 rounds down to `now`: still valid at `now`, expired a second later.
+        let frac_exp = format!(r#"{{"sub":"a","exp":{now}.9}}"#);
+        let verified = check_claims(frac_exp.as_bytes(), &rules_at(now)).unwrap();
+        assert_eq!(verified.times.exp, now);
+        assert!(check_claims(frac_exp.as_bytes(), &rules_at(now + 1)).is_err());
     }
 
     #[test]
