@@ -90,6 +90,7 @@
 //! | `jwks` | no | verification against keys fetched from a JWKS endpoint |
 //! | `keys` | no | key generation, JWK thumbprints and token minting |
 //! | `client` | no | client-side credential resolution (implies `keys`) |
+//! | `grpc` | no | [`grpc::GrpcAuthLayer`] for tonic servers and `#[grpc_service]` |
 
 mod api_key;
 mod authorize;
@@ -98,6 +99,8 @@ pub mod client;
 mod config;
 mod context;
 mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
@@ -131,6 +134,10 @@ pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 /// any other extractor runs; see [the crate documentation](crate#guarding-a-handler).
 #[cfg(feature = "macros")]
 pub use tasker_auth_macros::requires;
+/// Declares the permission of every method of a tonic service `impl` block; see
+/// [`grpc`](crate::grpc).
+#[cfg(all(feature = "macros", feature = "grpc"))]
+pub use tasker_auth_macros::grpc_service;
 
 /// Items the `#[requires]` expansion names. Not public API: may change in any release.
 #[doc(hidden)]
