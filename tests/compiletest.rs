@@ -9,3 +9,10 @@ fn requires_ui() {
     t.pass("tests/ui/requires/pass/*.rs");
     t.compile_fail("tests/ui/requires/fail/*.rs");
 }
+
+#[test]
+fn grpc_service_ui() {
+    let t = trybuild::TestCases::new();
+    t.pass("tests/ui/grpc/pass/*.rs");
+    t.compile_fail("tests/ui/grpc/fail/*.rs");
+}
