@@ -54,7 +54,8 @@ fn task(uuid: &str, initiator: String) -> Task {
     }
 }
 
-type UpdateStream = Pin<Box<dyn tokio_stream::Stream<Item = Result<TaskStatusUpdate, Status>> + Send>>;
+type UpdateStream =
+    Pin<Box<dyn tokio_stream::Stream<Item = Result<TaskStatusUpdate, Status>> + Send>>;
 
 #[grpc_service(package = "tasker.v1")]
 #[tonic::async_trait]
@@ -185,9 +186,7 @@ fn with_bearer<T>(message: T, token: &str) -> Request<T> {
 
 fn with_metadata<T>(message: T, key: &'static str, value: &str) -> Request<T> {
     let mut request = Request::new(message);
-    request
-        .metadata_mut()
-        .insert(key, value.parse().unwrap());
+    request.metadata_mut().insert(key, value.parse().unwrap());
     request
 }
 
@@ -304,7 +303,10 @@ async fn grpc_api_key_in_lowercase_metadata_is_accepted() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((task.task_uuid.as_str(), task.initiator.as_str()), ("t-1", "ci-reader"));
+    assert_eq!(
+        (task.task_uuid.as_str(), task.initiator.as_str()),
+        ("t-1", "ci-reader")
+    );
     let status = client
         .cancel_task(with_metadata(
             CancelTaskRequest::default(),
@@ -468,7 +470,10 @@ async fn grpc_denied_stream_is_refused_before_the_first_message() {
         .into_inner();
     let updates: Vec<TaskStatusUpdate> = stream.map(Result::unwrap).collect().await;
     assert_eq!(
-        updates.iter().map(|u| u.completed_steps).collect::<Vec<_>>(),
+        updates
+            .iter()
+            .map(|u| u.completed_steps)
+            .collect::<Vec<_>>(),
         [1, 2, 3]
     );
 }

@@ -25,25 +25,33 @@ impl Parse for ServiceArgs {
         }
         let key: Ident = input.parse()?;
         if key != "package" {
-            return Err(syn::Error::new(key.span(), format!("unknown argument: {USAGE}")));
+            return Err(syn::Error::new(
+                key.span(),
+                format!("unknown argument: {USAGE}"),
+            ));
         }
         input.parse::<Token![=]>()?;
         let package: LitStr = input
             .parse()
             .map_err(|e| syn::Error::new(e.span(), USAGE))?;
         let valid = !package.value().is_empty()
-            && package
-                .value()
-                .split('.')
-                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+            && package.value().split('.').all(|part| {
+                !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
         if !valid {
             return Err(syn::Error::new(
                 package.span(),
-                format!("`{}` is not a protobuf package name: {USAGE}", package.value()),
+                format!(
+                    "`{}` is not a protobuf package name: {USAGE}",
+                    package.value()
+                ),
             ));
         }
         if !input.is_empty() {
-            return Err(syn::Error::new(input.span(), format!("unexpected tokens: {USAGE}")));
+            return Err(syn::Error::new(
+                input.span(),
+                format!("unexpected tokens: {USAGE}"),
+            ));
         }
         Ok(ServiceArgs { package })
     }
@@ -59,7 +67,9 @@ enum Access {
 /// error does not cascade into "unknown attribute" ones), the errors, and the method table.
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors: Vec<syn::Error> = Vec::new();
-    let args = syn::parse2::<ServiceArgs>(args).map_err(|e| errors.push(e)).ok();
+    let args = syn::parse2::<ServiceArgs>(args)
+        .map_err(|e| errors.push(e))
+        .ok();
     let mut block = match syn::parse2::<ItemImpl>(item.clone()) {
         Ok(block) => block,
         Err(_) => {
@@ -164,7 +174,10 @@ fn access(attrs: &mut Vec<Attribute>, name: &Ident) -> syn::Result<Access> {
             }
         } else if is_public(&attr) {
             if !matches!(attr.meta, syn::Meta::Path(_)) {
-                push(syn::Error::new_spanned(&attr, "write `#[public]`, without arguments"));
+                push(syn::Error::new_spanned(
+                    &attr,
+                    "write `#[public]`, without arguments",
+                ));
                 continue;
             }
             Access::Public(attr.span())

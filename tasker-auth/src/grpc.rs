@@ -495,9 +495,7 @@ mod tests {
     #[test]
     #[should_panic(expected = "gRPC method /tasker.v1.TaskService/CreateTask is declared twice")]
     fn table_duplicate_service_panics_naming_the_method() {
-        let _ = GrpcMethodTable::new()
-            .service::<Tasks>()
-            .service::<Tasks>();
+        let _ = GrpcMethodTable::new().service::<Tasks>().service::<Tasks>();
     }
 
     #[test]

@@ -130,14 +130,14 @@ pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use service::SecurityService;
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
-/// Guards an async axum handler with one permission, checked at compile time and enforced before
-/// any other extractor runs; see [the crate documentation](crate#guarding-a-handler).
-#[cfg(feature = "macros")]
-pub use tasker_auth_macros::requires;
 /// Declares the permission of every method of a tonic service `impl` block; see
 /// [`grpc`](crate::grpc).
 #[cfg(all(feature = "macros", feature = "grpc"))]
 pub use tasker_auth_macros::grpc_service;
+/// Guards an async axum handler with one permission, checked at compile time and enforced before
+/// any other extractor runs; see [the crate documentation](crate#guarding-a-handler).
+#[cfg(feature = "macros")]
+pub use tasker_auth_macros::requires;
 
 /// Items the `#[requires]` expansion names. Not public API: may change in any release.
 #[doc(hidden)]
