@@ -1,5 +1,5 @@
 //! Lists the tasks of the demo orchestration API, with credentials resolved the way every Tasker
-//! client resolves them (`tasker_auth::client`, SPEC §8).
+//! client resolves them (`tasker_auth::client`, described in `docs/client.md`).
 //!
 //! Run the demo servers in one shell; they print ready-to-use tokens:
 //!
@@ -18,7 +18,7 @@
 //! (the client then mints and renews its own tokens). Another base URL can be given as the first
 //! argument: `cargo run --example client -- http://127.0.0.1:8080`.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
 use tasker_auth::client::{ClientCredentials, CredentialKind, Endpoint, RequestBuilderExt};
@@ -31,6 +31,7 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let base = std::env::args()

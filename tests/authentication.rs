@@ -1,6 +1,7 @@
 //! Authentication through the real middleware: every request goes through `AuthLayer` on an
 //! axum router with `#[requires]` handlers, and every refusal is checked for its status,
-//! `error.reason`, `x-auth-failure-reason` and `WWW-Authenticate` (SPEC §5).
+//! `error.reason`, `x-auth-failure-reason` and `WWW-Authenticate` (the "Error responses" of
+//! docs/authentication.md).
 
 #[path = "common/auth_fixtures.rs"]
 mod fixtures;

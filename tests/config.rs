@@ -1,6 +1,6 @@
 //! Configuration: loading, substitution, environment overrides, redaction, and one test for every
-//! start-up error of SPEC §4, each checking that the error names the key at fault and holds no
-//! secret.
+//! start-up error of docs/configuration.md, each checking that the error names the key at fault
+//! and holds no secret.
 
 #[path = "common/auth_fixtures.rs"]
 mod fixtures;
@@ -367,7 +367,7 @@ fn expired_api_key_is_not_a_startup_error() {
     assert!(start(&config).is_ok());
 }
 
-// ---------------------------------------------------------------- start-up errors of SPEC §4
+// ---------------------------------------------------------------- start-up errors (docs/configuration.md)
 
 #[test]
 fn enabled_without_any_verifier_is_an_error() {

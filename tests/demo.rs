@@ -2,11 +2,9 @@
 //! HTTP, and must get the status the demo announces; when `curl` is installed, the printed
 //! command lines themselves are run through `sh`.
 
-#[path = "../examples/demo.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod demo;
-
 use std::process::Command;
+
+use tasker_demo::demo;
 
 #[tokio::test]
 async fn every_printed_request_gets_the_announced_status() {

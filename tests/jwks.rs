@@ -330,14 +330,14 @@ async fn rotation_new_kid_is_accepted_after_the_periodic_refresh() {
     s.min_refresh_interval = Duration::from_secs(3600);
     let store = JwksKeyStore::new(s).unwrap();
 
-    assert_eq!(store.key("a").await.unwrap().kid, "a");
+    assert_eq!(store.key("a").await.unwrap().kid(), "a");
     assert!(unknown_kid(store.key("b").await));
     assert_eq!(idp.requests(), 1, "the cooldown allows no refetch");
 
     idp.set(Reply::Set(jwks(&[&a, &b])));
     eventually("the refresh to pick up b", || store.kids() == ["a", "b"]).await;
-    assert_eq!(store.key("b").await.unwrap().kid, "b");
-    assert_eq!(store.key("a").await.unwrap().kid, "a");
+    assert_eq!(store.key("b").await.unwrap().kid(), "b");
+    assert_eq!(store.key("a").await.unwrap().kid(), "a");
 }
 
 #[tokio::test]
@@ -351,7 +351,7 @@ async fn rotation_unknown_kid_refetches_once_past_the_cooldown() {
 
     idp.set(Reply::Set(jwks(&[&a, &b])));
     tokio::time::sleep(Duration::from_millis(60)).await;
-    assert_eq!(store.key("b").await.unwrap().kid, "b");
+    assert_eq!(store.key("b").await.unwrap().kid(), "b");
     assert_eq!(idp.requests(), 2);
     assert_eq!(store.fetch_count(), 2);
 }
@@ -367,7 +367,7 @@ async fn removed_key_is_rejected_after_refresh() {
     idp.set(Reply::Set(jwks(&[&b])));
     assert_eq!(store.refresh().await.unwrap(), 1);
     assert!(unknown_kid(store.key("a").await));
-    assert_eq!(store.key("b").await.unwrap().kid, "b");
+    assert_eq!(store.key("b").await.unwrap().kid(), "b");
     assert_eq!(store.kids(), ["b"]);
 }
 
@@ -393,7 +393,7 @@ async fn idp_down_stale_keys_are_served_until_max_stale_then_unavailable() {
         before_success.elapsed() < Duration::from_millis(1600),
         "the machine is too slow for this test's durations"
     );
-    assert_eq!(store.key("a").await.unwrap().kid, "a", "stale key served");
+    assert_eq!(store.key("a").await.unwrap().kid(), "a", "stale key served");
     assert!(unknown_kid(store.key("zzz").await));
 
     // Past refresh_interval + max_stale after the last success.
@@ -431,7 +431,7 @@ async fn startup_failure_is_recovered_by_the_background_retry() {
     // Nobody asks for a key: the background task alone retries until it succeeds.
     eventually("the background retry", || store.kids() == ["a"]).await;
     assert_eq!(idp.requests(), 4, "three failures, then one success");
-    assert_eq!(store.key("a").await.unwrap().kid, "a");
+    assert_eq!(store.key("a").await.unwrap().kid(), "a");
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(
         idp.requests(),
@@ -467,7 +467,7 @@ async fn concurrent_unknown_kid_requests_share_one_fetch() {
             let (store, barrier) = (store.clone(), Arc::clone(&barrier));
             tokio::spawn(async move {
                 barrier.wait().await;
-                store.key("b").await.map(|k| k.kid.clone())
+                store.key("b").await.map(|k| k.kid().to_owned())
             })
         })
         .collect();
@@ -540,7 +540,7 @@ async fn bad_response_keeps_the_cache(bad: Reply, why: &str) -> Idp {
         other => panic!("refresh should fail, got {other:?}"),
     }
     assert_eq!(store.kids(), ["a"]);
-    assert_eq!(store.key("a").await.unwrap().kid, "a");
+    assert_eq!(store.key("a").await.unwrap().kid(), "a");
     idp
 }
 
@@ -628,7 +628,7 @@ async fn unreachable_idp_keeps_the_cache() {
     drop(idp);
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert!(matches!(store.refresh().await, Err(JwksError::Fetch(_))));
-    assert_eq!(store.key("a").await.unwrap().kid, "a");
+    assert_eq!(store.key("a").await.unwrap().kid(), "a");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -686,9 +686,9 @@ async fn tokens_verify_with_the_decoding_key_the_store_returns() {
         let token = sign(key, &expected);
         let kid = jsonwebtoken::decode_header(&token).unwrap().kid.unwrap();
         let found = store.key(&kid).await.unwrap();
-        assert_eq!(found.alg, Some(key.alg));
+        assert_eq!(found.alg(), Some(key.alg));
         let decoded =
-            jsonwebtoken::decode::<Claims>(&token, &found.decoding_key, &Validation::new(key.alg))
+            jsonwebtoken::decode::<Claims>(&token, found.decoding_key(), &Validation::new(key.alg))
                 .unwrap();
         assert_eq!(decoded.claims, expected);
     }
@@ -699,7 +699,7 @@ async fn tokens_verify_with_the_decoding_key_the_store_returns() {
     let found = store.key("ed-1").await.unwrap();
     let err = jsonwebtoken::decode::<Claims>(
         &token,
-        &found.decoding_key,
+        found.decoding_key(),
         &Validation::new(Algorithm::EdDSA),
     )
     .unwrap_err();
@@ -723,7 +723,7 @@ fn jwks_file_keys_verify_tokens() {
     let token = sign(&key, &expected);
     let decoded = jsonwebtoken::decode::<Claims>(
         &token,
-        &found.decoding_key,
+        found.decoding_key(),
         &Validation::new(Algorithm::ES256),
     )
     .unwrap();
@@ -748,7 +748,7 @@ async fn generated_jwks_json_files_are_accepted_for_every_algorithm() {
         let pair = KeyPair::generate(alg).unwrap();
         let store = JwksKeyStore::from_jwks_json(&pair.jwks_json(), &[pair.algorithm()]).unwrap();
         let key = store.key(pair.kid()).await.unwrap();
-        assert_eq!(key.alg, Some(pair.algorithm()));
+        assert_eq!(key.alg(), Some(pair.algorithm()));
         let token = pair
             .mint(&TokenRequest {
                 subject: "ci".to_owned(),
@@ -762,7 +762,7 @@ async fn generated_jwks_json_files_are_accepted_for_every_algorithm() {
         let mut validation = Validation::new(pair.algorithm());
         validation.set_audience(&["tasker-api"]);
         let decoded =
-            jsonwebtoken::decode::<Value>(&token, &key.decoding_key, &validation).unwrap();
+            jsonwebtoken::decode::<Value>(&token, key.decoding_key(), &validation).unwrap();
         assert_eq!(decoded.claims["sub"], "ci");
     }
 }

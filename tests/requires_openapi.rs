@@ -1,4 +1,4 @@
-//! What `#[requires]` writes into the OpenAPI document through `#[utoipa::path]` (SPEC §7).
+//! What `#[requires]` writes into the OpenAPI document through `#[utoipa::path]` (docs/permissions.md, "The OpenAPI effect").
 
 use axum::Json;
 use axum::extract::Path;

@@ -1,6 +1,6 @@
 //! The permission check runs before every other extractor: through real axum routers, a caller
-//! without the permission gets the SPEC §5 403 and the request body is never polled, whatever the
-//! handler extracts; `#[requires]` and `authorize()` behave the same.
+//! without the permission gets the 403 of docs/authentication.md and the request body is never
+//! polled, whatever the handler extracts; `#[requires]` and `authorize()` behave the same.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -69,7 +69,7 @@ async fn send(router: Router, req: Request) -> (StatusCode, HeaderMap, serde_jso
     (parts.status, parts.headers, json)
 }
 
-/// Asserts the exact SPEC §5 403 for `permission`.
+/// Asserts the exact 403 (docs/authentication.md) for `permission`.
 fn assert_forbidden(
     status: StatusCode,
     headers: &HeaderMap,

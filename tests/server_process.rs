@@ -4,10 +4,12 @@
 //! The example binaries are built by `cargo test` (the README's test command builds every
 //! example); these tests find them next to the test binary.
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
 
 fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
@@ -33,12 +35,20 @@ fn write_config(name: &str, toml: &str) -> PathBuf {
 }
 
 fn get(addr: &str, path: &str) -> String {
+    get_with(addr, path, &[])
+}
+
+fn get_with(addr: &str, path: &str, headers: &[(&str, &str)]) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let headers: String = headers
+        .iter()
+        .map(|(name, value)| format!("{name}: {value}\r\n"))
+        .collect();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nhost: x\r\n{headers}connection: close\r\n\r\n"
     )
     .unwrap();
     let mut out = String::new();
@@ -79,27 +89,115 @@ fn servers_listen_serve_and_stop_on_sigterm() {
             "{name}: auth is on"
         );
 
-        // The shell's builtin `kill`: no dependency on a procps binary.
-        let status = Command::new("sh")
-            .arg("-c")
-            .arg(format!("kill -TERM {}", child.id()))
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let started = Instant::now();
-        let exit = loop {
-            if let Some(exit) = child.try_wait().unwrap() {
-                break exit;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "{name} did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        stop(&mut child, name);
+    }
+}
+
+/// Sends SIGTERM and waits for a graceful, successful exit.
+fn stop(child: &mut Child, name: &str) {
+    // The shell's builtin `kill`: no dependency on a procps binary.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -TERM {}", child.id()))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
         assert!(
-            exit.success(),
-            "{name} exits 0 after a graceful shutdown: {exit}"
+            started.elapsed() < Duration::from_secs(10),
+            "{name} did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        exit.success(),
+        "{name} exits 0 after a graceful shutdown: {exit}"
+    );
+}
+
+/// The configuration files shipped in `examples/` work as the README uses them: run from a
+/// directory holding `./keys` as `tasker-ctl auth generate-keys --output-dir ./keys` writes it
+/// (an RS256 pair, its default), they accept a token signed by that key and their example API
+/// key, and refuse a caller without credentials. The logs on a non-terminal stderr carry no
+/// colour codes.
+#[test]
+fn shipped_example_configs_serve_with_keys_from_generate_keys() {
+    let dir = std::env::temp_dir().join(format!("tasker-shipped-configs-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let keys = KeyPair::generate(KeyAlgorithm::Rs256 { bits: 2048 }).unwrap();
+    std::fs::write(dir.join("keys/jwt-public-key.pem"), keys.public_key_pem()).unwrap();
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let cases = [
+        (
+            "orchestration",
+            "/v1/tasks",
+            "tasks:list",
+            "tsk_example-orchestration-key-replace-me",
+        ),
+        (
+            "worker",
+            "/v1/templates",
+            "worker:templates_read",
+            "tsk_example-worker-key-replace-me",
+        ),
+    ];
+    for (name, path, permission, api_key) in cases {
+        let mut child = Command::new(example(name))
+            .arg("--config")
+            .arg(examples.join(format!("{name}.toml")))
+            .args(["--bind", "127.0.0.1:0"])
+            .current_dir(&dir)
+            .env("RUST_LOG", "info")
+            .env_remove("TASKER_CONFIG_PATH")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+            let mut stderr = String::new();
+            let _ = child.stderr.take().unwrap().read_to_string(&mut stderr);
+            panic!("{name} did not start with examples/{name}.toml: {stderr}");
+        };
+        let token = keys
+            .mint(&TokenRequest {
+                subject: "readme-reader".into(),
+                permissions: vec![permission.to_owned()],
+                issuer: "tasker-core".into(),
+                audience: "tasker-api".into(),
+                ttl: Duration::from_secs(600),
+                kid: None,
+            })
+            .unwrap();
+        let bearer = format!("Bearer {token}");
+        assert!(get(addr, path).starts_with("HTTP/1.1 401"), "{name}");
+        assert!(
+            get_with(addr, path, &[("Authorization", &bearer)]).starts_with("HTTP/1.1 200"),
+            "{name}: token"
+        );
+        assert!(
+            get_with(addr, path, &[("X-API-Key", api_key)]).starts_with("HTTP/1.1 200"),
+            "{name}: example API key"
+        );
+        stop(&mut child, name);
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(stderr.contains("INFO"), "{name} logs: {stderr}");
+        assert!(
+            !stderr.contains('\x1b'),
+            "{name}: no ANSI codes: {stderr:?}"
         );
     }
 }

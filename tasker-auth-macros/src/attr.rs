@@ -6,10 +6,12 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, ItemFn, Token};
 
-/// `resource:action`, as the user wrote it.
+/// `resource:action`, as the user wrote it. The action may be missing (`tasks` or `tasks:`):
+/// which actions to offer is a question for validation, which knows the vocabulary.
 pub(crate) struct Args {
     pub(crate) resource: Ident,
-    pub(crate) action: Ident,
+    pub(crate) colon: Option<Token![:]>,
+    pub(crate) action: Option<Ident>,
 }
 
 impl Parse for Args {
@@ -37,23 +39,14 @@ impl Parse for Args {
             )
         })?;
         if input.peek(Token![::]) {
-            let colons: Token![::] = input.parse()?;
-            return Err(syn::Error::new_spanned(
-                colons,
-                format!("write one colon between resource and action: `{resource}:<action>`"),
-            ));
+            return Err(rust_path(&resource, input));
         }
         if input.is_empty() {
-            return Err(syn::Error::new(
-                resource.span(),
-                match tasker_permissions::Resource::from_name(&resource.to_string()) {
-                    Some(r) if !r.is_public() => format!(
-                        "missing action: write `#[requires({resource}:<action>)]` with one of: {}",
-                        crate::valid::expected_actions(r)
-                    ),
-                    _ => format!("missing action: write `#[requires({resource}:<action>)]`"),
-                },
-            ));
+            return Ok(Args {
+                resource,
+                colon: None,
+                action: None,
+            });
         }
         let colon = input.parse::<Token![:]>().map_err(|e| {
             syn::Error::new(
@@ -74,16 +67,11 @@ impl Parse for Args {
             ));
         }
         if input.is_empty() {
-            let expected = match tasker_permissions::Resource::from_name(&resource.to_string()) {
-                Some(r) if !r.is_public() => {
-                    format!("; expected one of: {}", crate::valid::expected_actions(r))
-                }
-                _ => String::new(),
-            };
-            return Err(syn::Error::new(
-                colon.span,
-                format!("missing action after `{resource}:`{expected}"),
-            ));
+            return Ok(Args {
+                resource,
+                colon: Some(colon),
+                action: None,
+            });
         }
         let action = input.call(Ident::parse_any).map_err(|e| {
             syn::Error::new(
@@ -91,6 +79,9 @@ impl Parse for Args {
                 format!("expected an action after `{resource}:`, as in `tasks:create`"),
             )
         })?;
+        if input.peek(Token![-]) {
+            return Err(kebab_case(&resource, &action, input));
+        }
         if !input.is_empty() {
             let rest: TokenStream = input.parse()?;
             let first = rest.clone().into_iter().next();
@@ -108,8 +99,72 @@ impl Parse for Args {
             };
             return Err(syn::Error::new(span, msg));
         }
-        Ok(Args { resource, action })
+        Ok(Args {
+            resource,
+            colon: Some(colon),
+            action: Some(action),
+        })
     }
+}
+
+/// `tasks::read` (one colon too many) or `Permission::TasksRead` (the Rust name): either way, the
+/// permission's name is what `#[requires]` wants, and the vocabulary tells which one was meant.
+fn rust_path(first: &Ident, input: ParseStream<'_>) -> syn::Error {
+    let mut path = quote::quote!(#first);
+    let mut written = first.to_string();
+    let mut segments = 1;
+    while input.peek(Token![::]) && input.peek3(Ident::peek_any) {
+        let (Ok(colons), Ok(segment)) = (input.parse::<Token![::]>(), input.call(Ident::parse_any))
+        else {
+            break;
+        };
+        written.push_str(&format!("::{segment}"));
+        path.extend(quote::quote!(#colons #segment));
+        segments += 1;
+    }
+    let suggestion = tasker_permissions::suggest::permission(&written);
+    let lowercase = written.chars().all(|c| !c.is_ascii_uppercase());
+    match suggestion {
+        Some(p) if segments == 2 && lowercase => syn::Error::new_spanned(
+            path,
+            format!("write one colon between resource and action: `#[requires({p})]`"),
+        ),
+        Some(p) => syn::Error::new_spanned(
+            path,
+            format!(
+                "`#[requires]` takes the permission's name, not its Rust path: \
+                 write `#[requires({p})]`"
+            ),
+        ),
+        None => syn::Error::new_spanned(
+            path,
+            format!(
+                "write the permission as `resource:action` with one colon, as in \
+                 `#[requires({first}:<action>)]`"
+            ),
+        ),
+    }
+}
+
+/// `tasks:context-read`: permission names use underscores, and the dash would otherwise read as
+/// a stray token after `tasks:context`.
+fn kebab_case(resource: &Ident, action: &Ident, input: ParseStream<'_>) -> syn::Error {
+    let mut words = quote::quote!(#action);
+    let mut written = action.to_string();
+    while input.peek(Token![-]) && input.peek2(Ident::peek_any) {
+        let (Ok(dash), Ok(word)) = (input.parse::<Token![-]>(), input.call(Ident::parse_any))
+        else {
+            break;
+        };
+        written.push_str(&format!("_{word}"));
+        words.extend(quote::quote!(#dash #word));
+    }
+    let fix = tasker_permissions::suggest::permission(&format!("{resource}:{written}"))
+        .map_or_else(|| format!("{resource}:{written}"), |p| p.to_string());
+    syn::Error::new_spanned(
+        words,
+        format!("permission names use underscores, not dashes: write `#[requires({fix})]`"),
+    )
 }
 
 /// The item under `#[requires]`: an `async fn`, or something else to report.

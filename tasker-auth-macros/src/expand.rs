@@ -17,12 +17,11 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> syn::Result<Toke
             format!("`#[requires]` goes on an async fn handler, not on {kind}"),
         )),
     });
-    let order = valid::utoipa_order(checked.as_ref().ok().map(|c| c.permission));
 
-    let (checked, mut handler) = match (checked, handler, order) {
-        (Ok(c), Ok(h), Ok(())) => (c, h),
-        (c, h, o) => {
-            let errors = [c.err(), h.err(), o.err()].into_iter().flatten();
+    let (checked, mut handler) = match (checked, handler) {
+        (Ok(c), Ok(h)) => (c, h),
+        (c, h) => {
+            let errors = [c.err(), h.err()].into_iter().flatten();
             return Err(combine(errors));
         }
     };
@@ -38,20 +37,23 @@ pub(crate) fn requires(args: TokenStream, item: TokenStream) -> syn::Result<Toke
     ));
     handler.sig.inputs.insert(at, guard);
 
-    let mut documented = false;
+    if !handler.attrs.iter().any(attr::is_utoipa_path) {
+        return Ok(handler.into_token_stream());
+    }
+    // The rewritten `#[utoipa::path]` names `tasker_auth::ErrorBody` as a schema, which only the
+    // `openapi` feature makes one; which of the two handlers survives is decided in `tasker_auth`,
+    // where the feature is known, and without it the user's own attribute is kept beside one
+    // error that names the feature, so that nothing else fails.
+    let undocumented = handler.clone();
     for attr in handler.attrs.iter_mut().filter(|a| attr::is_utoipa_path(a)) {
         openapi::rewrite(attr, checked.permission, span)?;
-        documented = true;
     }
-    if documented {
-        // The rewritten `#[utoipa::path]` names `tasker_auth::ErrorBody` as a schema, which
-        // exists only with the `openapi` feature: say so rather than fail on a missing trait.
-        let check: syn::Stmt = syn::parse_quote_spanned! {span=>
-            ::tasker_auth::__private::openapi_feature_required!();
-        };
-        handler.block.stmts.insert(0, check);
-    }
-    Ok(handler.into_token_stream())
+    Ok(quote::quote_spanned! {span=>
+        ::tasker_auth::__private::if_openapi! {
+            { #handler }
+            { #undocumented }
+        }
+    })
 }
 
 /// What is emitted on error: the errors, and the user's item unchanged, so that code naming the

@@ -84,6 +84,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote! { #error #item };
         }
     };
+    if block.trait_.is_none() {
+        // The markers go too: left in place, each would add a "cannot find attribute" error
+        // that hides the one that matters.
+        for impl_item in &mut block.items {
+            if let ImplItem::Fn(method) = impl_item {
+                method
+                    .attrs
+                    .retain(|attr| !attr::is_requires(attr) && !is_public(attr));
+            }
+        }
+    }
     let Some((_, trait_path, _)) = &block.trait_ else {
         let error = syn::Error::new(
             block.impl_token.span,

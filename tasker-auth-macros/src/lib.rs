@@ -7,7 +7,6 @@ mod attr;
 mod expand;
 mod grpc;
 mod openapi;
-mod source;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -22,7 +21,7 @@ use proc_macro::TokenStream;
 /// - The permission is checked against the vocabulary when the code is compiled; a misspelt
 ///   resource or action is a compile error that suggests the right one.
 /// - The handler gets a first extractor that checks the request's `SecurityContext` before any
-///   other extractor runs: a caller without the permission gets a 403 (SPEC §5) and the request
+///   other extractor runs: a caller without the permission gets a 403 and the request
 ///   body is never read. A route without an authentication layer in front fails closed with a
 ///   logged 500.
 /// - A `#[utoipa::path(...)]` written *below* `#[requires]` gets `x-required-permission`, the

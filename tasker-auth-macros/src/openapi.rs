@@ -1,5 +1,5 @@
 //! The OpenAPI side of `#[requires]`: rewriting the `#[utoipa::path(...)]` below it so that the
-//! operation documents what the guard enforces (SPEC §7): `x-required-permission`, the two
+//! operation documents what the guard enforces: `x-required-permission`, the two
 //! security requirements, and the 401 and 403 responses.
 //!
 //! utoipa's path attribute is a comma-separated list of `name ...` entries; this module only
@@ -11,7 +11,8 @@ use quote::{quote, quote_spanned};
 use syn::{Attribute, Meta};
 use tasker_permissions::Permission;
 
-/// The security schemes `#[requires]` adds to an operation (SPEC §7).
+/// The security schemes `#[requires]` adds to an operation; a UI test (`tests/ui/requires/pass/openapi.rs`)
+/// ties them and [`EXTENSION`] to `tasker_auth::openapi`'s constants.
 const SECURITY_SCHEMES: [&str; 2] = ["bearer_auth", "api_key_auth"];
 /// The extension naming the permission of an operation.
 const EXTENSION: &str = "x-required-permission";

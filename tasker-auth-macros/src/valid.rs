@@ -3,7 +3,7 @@
 
 use proc_macro2::Span;
 use syn::{Ident, ItemFn};
-use tasker_permissions::{Action, Permission, Resource};
+use tasker_permissions::{Permission, Resource, suggest};
 
 use crate::attr::{self, Args};
 
@@ -16,35 +16,27 @@ pub(crate) struct Checked {
 /// Checks `resource:action` against the vocabulary.
 pub(crate) fn permission(args: &Args) -> syn::Result<Checked> {
     let resource_name = unraw(&args.resource);
-    let action_name = unraw(&args.action);
+    let Some(action) = &args.action else {
+        return Err(missing_action(args, &resource_name));
+    };
+    let action_name = unraw(action);
     let written = format!("{resource_name}:{action_name}");
 
     if let Some(permission) = Permission::from_name(&written) {
         return Ok(Checked {
             permission,
-            span: args.action.span(),
+            span: action.span(),
         });
     }
 
     let Some(resource) = Resource::from_name(&resource_name) else {
-        return Err(unknown_resource(&args.resource, &resource_name, &written));
+        return Err(unknown_resource(args, &resource_name, &written));
     };
     if resource.is_public() {
-        return Err(syn::Error::new(
-            args.resource.span(),
-            format!(
-                "`{resource_name}` is a public resource and has no permissions; \
-                 remove `#[requires]` to serve this route without credentials"
-            ),
-        ));
+        return Err(public_resource(&args.resource, &resource_name));
     }
 
-    let of_resource: Vec<Permission> = resource.permissions().collect();
-    let closest = closest(
-        &action_name,
-        of_resource.iter().map(|p| (p.action().as_str(), *p)),
-    );
-    let msg = match closest {
+    let msg = match suggest::permission(&written) {
         Some(p) => format!("unknown permission `{written}`; did you mean `{p}`?"),
         None => {
             let mut msg = format!(
@@ -65,34 +57,81 @@ pub(crate) fn permission(args: &Args) -> syn::Result<Checked> {
             msg
         }
     };
-    Err(syn::Error::new(args.action.span(), msg))
+    Err(syn::Error::new(action.span(), msg))
 }
 
-fn unknown_resource(ident: &Ident, name: &str, written: &str) -> syn::Error {
-    let resources = Resource::ALL
-        .iter()
-        .filter(|r| !r.is_public())
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    let public = Resource::ALL.iter().filter(|r| !r.is_public());
-    let msg = match closest(name, public.map(|r| (r.as_str(), *r))) {
+/// `#[requires(tasks)]` or `#[requires(tasks:)]`; `#[requires(TasksRead)]` too, which names a
+/// permission by its Rust name.
+fn missing_action(args: &Args, resource_name: &str) -> syn::Error {
+    let resource = Resource::from_name(resource_name);
+    if resource.is_none()
+        && let Some(p) = suggest::permission(resource_name)
+    {
+        return syn::Error::new(
+            args.resource.span(),
+            format!(
+                "`#[requires]` takes the permission's name, not its Rust name: \
+                 write `#[requires({p})]`"
+            ),
+        );
+    }
+    let expected = resource.filter(|r| !r.is_public()).map(expected_actions);
+    match (&args.colon, expected) {
+        (Some(colon), expected) => syn::Error::new(
+            colon.span,
+            match expected {
+                Some(list) => {
+                    format!("missing action after `{resource_name}:`; expected one of: {list}")
+                }
+                None => format!("missing action after `{resource_name}:`"),
+            },
+        ),
+        (None, Some(list)) => syn::Error::new(
+            args.resource.span(),
+            format!(
+                "missing action: write `#[requires({resource_name}:<action>)]` with one of: {list}"
+            ),
+        ),
+        (None, None) => syn::Error::new(
+            args.resource.span(),
+            format!("missing action: write `#[requires({resource_name}:<action>)]`"),
+        ),
+    }
+}
+
+fn public_resource(ident: &Ident, name: &str) -> syn::Error {
+    syn::Error::new(
+        ident.span(),
+        format!(
+            "`{name}` is a public resource and has no permissions; \
+             remove `#[requires]` to serve this route without credentials"
+        ),
+    )
+}
+
+/// An unknown resource; when the action makes the pair a likely typo of one permission
+/// (`taks:raed`), both parts are reported together with the permission meant.
+fn unknown_resource(args: &Args, name: &str, written: &str) -> syn::Error {
+    if let Some(p) = suggest::permission(written) {
+        let (resource, action) = (&args.resource, &args.action);
+        return syn::Error::new_spanned(
+            quote::quote!(#resource #action),
+            format!("unknown permission `{written}`; did you mean `{p}`?"),
+        );
+    }
+    let guarded = Resource::ALL.iter().filter(|r| !r.is_public());
+    let resources = join_plain(guarded.clone().map(|r| r.as_str()));
+    let msg = match suggest::closest(name, guarded.map(|r| (r.as_str(), *r))) {
         Some(r) => {
-            let action = written.split_once(':').map_or("", |(_, a)| a);
-            match Action::from_name(action).and_then(|a| Permission::from_parts(r, a)) {
-                Some(p) => format!("unknown permission `{written}`; did you mean `{p}`?"),
-                None => format!(
-                    "unknown resource `{name}`; did you mean `{r}`? expected one of: {resources}"
-                ),
-            }
+            format!("unknown resource `{name}`; did you mean `{r}`? expected one of: {resources}")
         }
         None => format!("unknown resource `{name}`; expected one of: {resources}"),
     };
-    syn::Error::new(ident.span(), msg)
+    syn::Error::new(args.resource.span(), msg)
 }
 
 /// The actions of `resource`, comma-separated, for error messages.
-pub(crate) fn expected_actions(resource: Resource) -> String {
+fn expected_actions(resource: Resource) -> String {
     resource
         .permissions()
         .map(|p| p.action().as_str())
@@ -100,7 +139,11 @@ pub(crate) fn expected_actions(resource: Resource) -> String {
         .join(", ")
 }
 
-/// Checks the item: an `async fn`, carrying `#[requires]` once.
+/// How many arguments axum's `Handler` implementations go up to.
+const MAX_AXUM_ARGUMENTS: usize = 16;
+
+/// Checks the item: an `async fn`, carrying `#[requires]` once, with room for the guard among
+/// its arguments.
 pub(crate) fn handler(item: &ItemFn) -> syn::Result<()> {
     let mut errors: Option<syn::Error> = None;
     let mut push = |e: syn::Error| match &mut errors {
@@ -116,6 +159,30 @@ pub(crate) fn handler(item: &ItemFn) -> syn::Result<()> {
             ),
         ));
     }
+    // axum implements `Handler` for up to 16 arguments, and the guard is one of them: past that,
+    // the only error would be a `Handler` bound not satisfied where the handler is routed.
+    let arguments: Vec<&syn::PatType> = item
+        .sig
+        .inputs
+        .iter()
+        .filter_map(|arg| match arg {
+            syn::FnArg::Typed(arg) => Some(arg),
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect();
+    if let Some(extra) = arguments.get(MAX_AXUM_ARGUMENTS - 1) {
+        push(syn::Error::new_spanned(
+            extra,
+            format!(
+                "too many arguments: axum handlers take at most {MAX_AXUM_ARGUMENTS} extractors and \
+                 `#[requires]` adds one to check the permission, so a guarded handler takes at most \
+                 {}; this one has {}: group some into a tuple, e.g. `(a, b): (A, B)`, \
+                 which is one extractor",
+                MAX_AXUM_ARGUMENTS - 1,
+                arguments.len()
+            ),
+        ));
+    }
     for attr in item.attrs.iter().filter(|a| attr::is_requires(a)) {
         push(syn::Error::new_spanned(
             attr,
@@ -126,63 +193,13 @@ pub(crate) fn handler(item: &ItemFn) -> syn::Result<()> {
     errors.map_or(Ok(()), Err)
 }
 
-/// Refuses `#[utoipa::path]` written above `#[requires]`: it has expanded already, so the
-/// permission would be missing from the OpenAPI document without a word.
-pub(crate) fn utoipa_order(permission: Option<Permission>) -> syn::Result<()> {
-    if !proc_macro::is_available() {
-        return Ok(());
-    }
-    let call_site = proc_macro::Span::call_site();
-    let Some(file) = call_site.local_file() else {
-        return Ok(());
-    };
-    let above = crate::source::attributes_above(&file, call_site.line(), call_site.column());
-    if !above.iter().any(|a| crate::source::is_utoipa_path(a)) {
-        return Ok(());
-    }
-    let written = permission.map_or("resource:action", Permission::as_str);
-    Err(syn::Error::new(
-        Span::call_site(),
-        format!(
-            "`#[utoipa::path]` must come below `#[requires]`: move `#[requires({written})]` \
-             above `#[utoipa::path(...)]` so that the operation documents its permission, \
-             security requirements and 401/403 responses"
-        ),
-    ))
-}
-
-/// The candidate nearest to `written` if it is a plausible typo of it.
-fn closest<T: Copy>(
-    written: &str,
-    candidates: impl Iterator<Item = (&'static str, T)>,
-) -> Option<T> {
-    let limit = (written.len() / 3).clamp(1, 3);
-    candidates
-        .map(|(name, value)| (distance(written, name), value))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, value)| value)
-}
-
-/// Levenshtein distance over bytes (the vocabulary is ASCII).
-fn distance(a: &str, b: &str) -> usize {
-    let b = b.as_bytes();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.bytes().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
-}
-
 fn unraw(ident: &Ident) -> String {
     let s = ident.to_string();
     s.strip_prefix("r#").map(str::to_owned).unwrap_or(s)
+}
+
+fn join_plain<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(", ")
 }
 
 fn join_quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -195,14 +212,6 @@ fn join_quoted<'a>(items: impl Iterator<Item = &'a str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn distance_counts_edits() {
-        assert_eq!(distance("creat", "create"), 1);
-        assert_eq!(distance("tasks", "tasks"), 0);
-        assert_eq!(distance("", "abc"), 3);
-        assert_eq!(distance("kitten", "sitting"), 3);
-    }
 
     fn check(tokens: proc_macro2::TokenStream) -> Result<Permission, String> {
         let args: Args = syn::parse2(tokens).map_err(|e| e.to_string())?;
@@ -252,9 +261,53 @@ mod tests {
     }
 
     #[test]
-    fn closest_rejects_far_candidates() {
-        let names = [("create", 1), ("read", 2)];
-        assert_eq!(closest("creat", names.into_iter()), Some(1));
-        assert_eq!(closest("delete", names.into_iter()), None);
+    fn swapped_letters_and_both_parts_misspelt_are_suggested() {
+        for (written, meant) in [
+            ("tasks:raed", "tasks:read"),
+            ("tasks:lsit", "tasks:list"),
+            ("taks:raed", "tasks:read"),
+        ] {
+            assert_eq!(
+                parse_name(written).unwrap_err(),
+                format!("unknown permission `{written}`; did you mean `{meant}`?")
+            );
+        }
+    }
+
+    #[test]
+    fn rust_names_and_dashes_get_the_wire_name() {
+        let fix = "write `#[requires(tasks:read)]`";
+        for written in [
+            "Permission::TasksRead",
+            "tasker_auth::Permission::TasksRead",
+            "TasksRead",
+        ] {
+            let err = parse_name(written).unwrap_err();
+            assert!(err.contains("not its Rust"), "{err}");
+            assert!(err.ends_with(fix), "{err}");
+        }
+        assert_eq!(
+            parse_name("tasks::read").unwrap_err(),
+            "write one colon between resource and action: `#[requires(tasks:read)]`"
+        );
+        assert_eq!(
+            parse_name("tasks:context-read").unwrap_err(),
+            "permission names use underscores, not dashes: write `#[requires(tasks:context_read)]`"
+        );
+    }
+
+    #[test]
+    fn sixteen_arguments_leave_no_room_for_the_guard() {
+        let arguments = (0..16).map(|i| quote::format_ident!("_a{i}"));
+        let sixteen: syn::ItemFn = syn::parse_quote!(async fn f(#(#arguments: u8),*) {});
+        let err = handler(&sixteen).unwrap_err().to_string();
+        assert!(
+            err.starts_with("too many arguments: axum handlers take at most 16"),
+            "{err}"
+        );
+        assert!(err.contains("this one has 16"), "{err}");
+        let arguments = (0..15).map(|i| quote::format_ident!("_a{i}"));
+        let fifteen: syn::ItemFn = syn::parse_quote!(async fn f(#(#arguments: u8),*) {});
+        assert!(handler(&fifteen).is_ok());
     }
 }

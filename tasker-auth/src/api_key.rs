@@ -1,4 +1,4 @@
-//! API keys: [`hash_api_key`] and the [`ApiKeyRegistry`] that checks presented keys.
+//! API keys: [`hash_api_key`] and the `ApiKeyRegistry` that checks presented keys.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use aws_lc_rs::constant_time;
 use time::format_description::well_known::Rfc3339;
 
-use crate::{ApiKeyConfig, AuthError, AuthMethod, ConfigError, PermissionSet, SecurityContext};
+use crate::config::{ApiKeyConfig, ConfigError};
+use crate::context::{AuthMethod, SecurityContext};
+use crate::error::{AuthError, InvalidReason};
+use crate::permission_set::PermissionSet;
 
 /// The lowercase hex SHA-256 of an API key: the `key_sha256` form of `[[web.auth.api_keys]]`,
 /// which keeps the plaintext out of configuration files.
@@ -30,26 +33,8 @@ pub fn hash_api_key(key: &str) -> String {
 /// A presented key is hashed once and compared, in constant time, against every entry (the loop
 /// never stops early), so neither the position of a match nor a near miss shows in the timing.
 /// The plaintext of configured keys is dropped once the registry is built.
-///
-/// # Example
-///
-/// ```
-/// use tasker_auth::{ApiKeyConfig, ApiKeyRegistry, Permission};
-///
-/// let registry = ApiKeyRegistry::from_config(&[ApiKeyConfig {
-///     key: Some("ci-reader-0123456789abcdef".to_owned()),
-///     permissions: vec!["tasks:read".to_owned()],
-///     description: "ci-reader".to_owned(),
-///     ..Default::default()
-/// }])
-/// .unwrap();
-/// let ctx = registry.authenticate("ci-reader-0123456789abcdef").unwrap();
-/// assert_eq!(ctx.subject(), "ci-reader");
-/// assert!(ctx.has(Permission::TasksRead));
-/// assert!(registry.authenticate("ci-reader-0123456789abcdeX").is_err());
-/// ```
 #[derive(Clone)]
-pub struct ApiKeyRegistry {
+pub(crate) struct ApiKeyRegistry {
     entries: Arc<[Entry]>,
 }
 
@@ -61,13 +46,13 @@ struct Entry {
 }
 
 /// The shortest key accepted in `key = "..."`.
-pub const MIN_API_KEY_LEN: usize = 16;
+pub(crate) const MIN_API_KEY_LEN: usize = 16;
 
 impl ApiKeyRegistry {
     /// Builds the registry, refusing empty, short (< 16 characters) or duplicate keys, malformed
     /// `key_sha256` values, unknown permissions (or bare `*`), a missing description and a bad
     /// `expires_at`. Keys whose `expires_at` has passed are logged and kept (refused per request).
-    pub fn from_config(keys: &[ApiKeyConfig]) -> Result<Self, ConfigError> {
+    pub(crate) fn from_config(keys: &[ApiKeyConfig]) -> Result<Self, ConfigError> {
         let now = SystemTime::now();
         let mut entries: Vec<Entry> = Vec::with_capacity(keys.len());
         for (i, cfg) in keys.iter().enumerate() {
@@ -167,19 +152,9 @@ impl ApiKeyRegistry {
         })
     }
 
-    /// The number of configured keys.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether no key is configured.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     /// The context of the key `presented`, or [`AuthError::Invalid`] for an unknown or expired
     /// key.
-    pub fn authenticate(&self, presented: &str) -> Result<SecurityContext, AuthError> {
+    pub(crate) fn authenticate(&self, presented: &str) -> Result<SecurityContext, AuthError> {
         let digest = sha256(presented.as_bytes());
         let mut found: Option<&Entry> = None;
         for entry in self.entries.iter() {
@@ -188,9 +163,9 @@ impl ApiKeyRegistry {
                 found = Some(entry);
             }
         }
-        let entry = found.ok_or(AuthError::invalid("unknown API key"))?;
+        let entry = found.ok_or(AuthError::invalid(InvalidReason::UnknownApiKey))?;
         if entry.expires_at.is_some_and(|t| t <= SystemTime::now()) {
-            return Err(AuthError::invalid("expired API key"));
+            return Err(AuthError::invalid(InvalidReason::ExpiredApiKey));
         }
         Ok(SecurityContext::new(
             entry.description.clone(),

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use pin_project_lite::pin_project;
 
-use crate::{Action, AuthError, Permission, Resource, SecurityContext};
+use crate::context::SecurityContext;
+use crate::error::AuthError;
+use tasker_permissions::{Action, Permission, Resource};
 
 /// Checks that `ctx` holds `permission`; a denial is logged and counted, and becomes a 403.
 ///
@@ -158,6 +160,9 @@ impl<H> Authorized<H> {
     }
 }
 
+// Without this, rustc offers `Authorized<H>` as a fix whenever some handler does not implement
+// `Handler`, although the problem is almost always an argument that is not an extractor.
+#[diagnostic::do_not_recommend]
 impl<H, T, S> Handler<T, S> for Authorized<H>
 where
     H: Handler<T, S>,

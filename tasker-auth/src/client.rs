@@ -1,4 +1,4 @@
-//! Client-side credentials for calling the Tasker APIs (SPEC §8).
+//! Client-side credentials for calling the Tasker APIs.
 //!
 //! [`ClientCredentials::from_env`] resolves, for one [`Endpoint`], the first of:
 //!
@@ -48,8 +48,9 @@ use std::time::{Duration, SystemTime};
 
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 
-use crate::PermissionSet;
+use crate::config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER};
 use crate::keys::{KeyError, KeyPair, TokenRequest};
+use crate::permission_set::PermissionSet;
 
 /// Which Tasker API the credentials are for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -132,7 +133,7 @@ pub enum CredentialError {
     )]
     MissingPermissions,
     /// `TASKER_JWT_PERMISSIONS` names permissions the vocabulary does not know.
-    #[error("{PERMISSIONS_VAR} holds unknown permissions: {}", .unknown.join(", "))]
+    #[error("{PERMISSIONS_VAR} holds unknown permissions: {}", with_suggestions(.unknown))]
     UnknownPermissions {
         /// The unknown entries (bare `*` included: it grants nothing).
         unknown: Vec<String>,
@@ -261,8 +262,8 @@ impl ClientCredentials {
                 TokenRequest {
                     subject: text(SUBJECT_VAR, "tasker-client"),
                     permissions,
-                    issuer: text(ISSUER_VAR, "tasker-core"),
-                    audience: text(AUDIENCE_VAR, "tasker-api"),
+                    issuer: text(ISSUER_VAR, DEFAULT_JWT_ISSUER),
+                    audience: text(AUDIENCE_VAR, DEFAULT_JWT_AUDIENCE),
                     ttl: DEFAULT_MINTED_TTL,
                     kid: None,
                 },
@@ -465,6 +466,18 @@ impl Minter {
 
 /// How long before expiry a minted token is replaced: 20% of its life, but at least 60 s (so a
 /// token of a minute or less is minted afresh for each request).
+/// The unknown grants, each with its "did you mean" when one is close.
+fn with_suggestions(unknown: &[String]) -> String {
+    unknown
+        .iter()
+        .map(|u| match tasker_permissions::suggest::grant(u) {
+            Some(meant) => format!("{u} (did you mean `{meant}`?)"),
+            None => u.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn renewal_margin(ttl: Duration) -> Duration {
     (ttl / 5).max(Duration::from_secs(60)).min(ttl)
 }
@@ -770,6 +783,13 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        vars.insert("TASKER_JWT_PERMISSIONS", "tasks:raed,dlq:*x,nope".into());
+        let err = resolve(Endpoint::Worker, &vars).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "TASKER_JWT_PERMISSIONS holds unknown permissions: tasks:raed (did you mean \
+             `tasks:read`?), dlq:*x (did you mean `dlq:*`?), nope"
+        );
         vars.insert("TASKER_JWT_PRIVATE_KEY_PATH", "/nonexistent/key.pem".into());
         let err = resolve(Endpoint::Worker, &vars).unwrap_err();
         assert!(matches!(err, CredentialError::KeyFile { .. }));

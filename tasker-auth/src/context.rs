@@ -6,7 +6,9 @@ use std::time::SystemTime;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 
-use crate::{AuthError, Permission, PermissionSet};
+use crate::error::AuthError;
+use crate::permission_set::PermissionSet;
+use tasker_permissions::Permission;
 
 /// How the caller of a request was authenticated.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,11 +1,11 @@
-//! Per-request authentication and authorization failures, and their HTTP responses (SPEC §5).
+//! Per-request authentication and authorization failures, and their HTTP responses.
 
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderName, HeaderValue, StatusCode, header};
 
-use crate::Permission;
+use tasker_permissions::Permission;
 
 /// The header naming the reason of every authentication or authorization failure.
 pub const FAILURE_REASON_HEADER: HeaderName = HeaderName::from_static("x-auth-failure-reason");
@@ -48,7 +48,99 @@ impl fmt::Display for FailureReason {
     }
 }
 
-/// A refused request. Its [`IntoResponse`] writes the status, JSON body and headers of SPEC §5.
+/// Why a credential that parsed was not accepted: the detail behind [`FailureReason::Invalid`].
+///
+/// Logged with every refusal and matched by tools such as `tasker-ctl validate-token`; responses
+/// never carry it, so a caller cannot probe which check failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum InvalidReason {
+    /// The token's `alg` is not in `jwt_allowed_algorithms` (or is unknown).
+    AlgorithmNotAllowed,
+    /// The token's `alg` does not fit the key chosen for it.
+    AlgorithmMismatch,
+    /// The header has a `crit` parameter.
+    CriticalHeader,
+    /// The header asks for an unencoded payload (`b64: false`).
+    UnencodedPayload,
+    /// The header carries or points to its own key (`jwk`, `jku`, `x5u`, `x5c`).
+    EmbeddedKey,
+    /// The token has an empty signature part.
+    MissingSignature,
+    /// The signature does not verify.
+    BadSignature,
+    /// A claim has the wrong JSON type or appears twice.
+    ClaimType,
+    /// No `exp` claim.
+    MissingExpiry,
+    /// No `sub` claim, or an empty one.
+    MissingSubject,
+    /// `iss` differs from `jwt_issuer`, or is missing.
+    Issuer,
+    /// `aud` does not contain `jwt_audience`, or is missing.
+    Audience,
+    /// `nbf` is in the future, beyond the leeway.
+    NotYetValid,
+    /// `iat` is in the future, beyond the leeway.
+    IssuedInFuture,
+    /// A permission the vocabulary does not know, with `strict_validation` on.
+    UnknownPermission,
+    /// A bearer token was sent but no JWT verifier is configured.
+    BearerNotAccepted,
+    /// An API key was sent but API keys are not enabled.
+    ApiKeyNotAccepted,
+    /// The token has no `kid`, which JWKS verification needs to choose a key.
+    MissingKid,
+    /// No key of the JWK set has the token's `kid`.
+    UnknownKid,
+    /// The JWK set could not be fetched (or is older than `jwks_max_stale_seconds`).
+    KeySetUnavailable,
+    /// The request reached the key-store path without a key store; a bug, refused.
+    NoKeyStore,
+    /// No configured API key matches.
+    UnknownApiKey,
+    /// The API key matched but its `expires_at` has passed.
+    ExpiredApiKey,
+}
+
+impl InvalidReason {
+    /// A short lowercase description, as logged after `invalid credential: `.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            InvalidReason::AlgorithmNotAllowed => "alg not allowed",
+            InvalidReason::AlgorithmMismatch => "token alg does not fit the key",
+            InvalidReason::CriticalHeader => "crit header parameter not supported",
+            InvalidReason::UnencodedPayload => "unencoded payload (b64=false) not supported",
+            InvalidReason::EmbeddedKey => "token header names its own key (jwk/jku/x5u/x5c)",
+            InvalidReason::MissingSignature => "token has no signature",
+            InvalidReason::BadSignature => "bad signature",
+            InvalidReason::ClaimType => "a claim has the wrong type or appears twice",
+            InvalidReason::MissingExpiry => "missing exp",
+            InvalidReason::MissingSubject => "missing sub",
+            InvalidReason::Issuer => "wrong or missing iss",
+            InvalidReason::Audience => "wrong or missing aud",
+            InvalidReason::NotYetValid => "nbf in the future",
+            InvalidReason::IssuedInFuture => "iat in the future",
+            InvalidReason::UnknownPermission => "unknown permission (strict_validation)",
+            InvalidReason::BearerNotAccepted => "bearer tokens are not accepted",
+            InvalidReason::ApiKeyNotAccepted => "API keys are not accepted",
+            InvalidReason::MissingKid => "token has no kid",
+            InvalidReason::UnknownKid => "unknown kid",
+            InvalidReason::KeySetUnavailable => "key set unavailable",
+            InvalidReason::NoKeyStore => "no key store",
+            InvalidReason::UnknownApiKey => "unknown API key",
+            InvalidReason::ExpiredApiKey => "expired API key",
+        }
+    }
+}
+
+impl fmt::Display for InvalidReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A refused request. Its [`IntoResponse`] writes the status, JSON body and headers of a refusal.
 ///
 /// The `detail` strings are for logs only: responses carry a fixed message per reason, so that no
 /// response names a key, the expected issuer, or why a signature failed.
@@ -62,10 +154,10 @@ pub enum AuthError {
     #[error("token expired")]
     Expired,
     /// The credential parsed but is not acceptable.
-    #[error("invalid credential: {detail}")]
+    #[error("invalid credential: {reason}")]
     Invalid {
-        /// Why, for logs.
-        detail: &'static str,
+        /// Why, for logs and tools; the response says only `invalid`.
+        reason: InvalidReason,
     },
     /// The credential could not be parsed.
     #[error("malformed credential: {detail}")]
@@ -85,9 +177,9 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    /// An [`AuthError::Invalid`] with a log detail.
-    pub const fn invalid(detail: &'static str) -> Self {
-        AuthError::Invalid { detail }
+    /// An [`AuthError::Invalid`] for `reason`.
+    pub const fn invalid(reason: InvalidReason) -> Self {
+        AuthError::Invalid { reason }
     }
 
     /// An [`AuthError::Malformed`] with a log detail.
@@ -148,7 +240,7 @@ impl AuthError {
     }
 }
 
-/// The JSON error body of SPEC §5: `{"error": {...}}`.
+/// The JSON error body of a refusal: `{"error": {...}}`.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
@@ -214,4 +306,32 @@ fn forbidden_challenge(p: Permission) -> HeaderValue {
         p.as_str()
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(r#"Bearer error="insufficient_scope""#))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_invalid_reason_gets_the_same_response() {
+        for reason in [
+            InvalidReason::BadSignature,
+            InvalidReason::UnknownKid,
+            InvalidReason::Audience,
+            InvalidReason::UnknownApiKey,
+        ] {
+            let error = AuthError::invalid(reason);
+            assert_eq!(
+                error.to_string(),
+                format!("invalid credential: {}", reason.as_str())
+            );
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            assert_eq!(response.headers()[&FAILURE_REASON_HEADER], "invalid");
+            assert_eq!(
+                response.headers()[header::WWW_AUTHENTICATE],
+                r#"Bearer realm="tasker", error="invalid_token""#
+            );
+        }
+    }
 }

@@ -30,10 +30,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::signature::{self, KeyPair as _};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::jwk::{Jwk, PublicKeyUse, ThumbprintHash};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+use crate::config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER};
+use crate::key_type::{self, KeyType};
 
 /// The algorithm and size of a key to generate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,9 +112,16 @@ pub enum KeyError {
         /// The reason given by the cryptographic library.
         reason: &'static str,
     },
+    /// jsonwebtoken has no usable crypto provider (see
+    /// [`SecurityService::from_config`](crate::SecurityService::from_config)).
+    #[error("jsonwebtoken has no usable crypto provider")]
+    CryptoProvider,
     /// The token's lifetime does not fit in a timestamp.
     #[error("token lifetime out of range")]
     TtlOutOfRange,
+    /// jsonwebtoken could not derive the public JWK or its thumbprint.
+    #[error("deriving the public JWK failed")]
+    Jwk(#[source] jsonwebtoken::errors::Error),
     /// Signing the token failed.
     #[error("signing the token failed")]
     Sign(#[source] jsonwebtoken::errors::Error),
@@ -127,8 +136,8 @@ pub struct KeyPair {
     private_pem: String,
     encoding: EncodingKey,
     public_der: Vec<u8>,
-    /// The JWK members RFC 7638 requires for this key type (`kty`, `n`/`e`, `crv`/`x`/`y`).
-    required_members: Map<String, Value>,
+    /// The public JWK, with `kid`, `alg` and `use`.
+    jwk: Jwk,
     kid: String,
 }
 
@@ -140,13 +149,6 @@ impl fmt::Debug for KeyPair {
             .finish_non_exhaustive()
     }
 }
-
-const OID_RSA: &[u8] = &[
-    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
-];
-const OID_EC_PUBLIC_KEY: &[u8] = &[0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
-const OID_P256: &[u8] = &[0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-const OID_ED25519: &[u8] = &[0x06, 0x03, 0x2b, 0x65, 0x70];
 
 impl KeyPair {
     /// Generates a fresh key pair.
@@ -191,34 +193,31 @@ impl KeyPair {
         let block = pem::parse(pem_text).map_err(KeyError::MalformedPem)?;
         let der = block.contents();
         match block.tag() {
-            "PRIVATE KEY" => {
-                // The algorithm identifier sits at the start of a PKCS#8 document.
-                let head = &der[..der.len().min(40)];
-                if contains(head, OID_RSA) {
+            "PRIVATE KEY" => match key_type::of_pkcs8(der) {
+                Some(KeyType::Rsa) => {
                     let key = signature::RsaKeyPair::from_pkcs8(der).map_err(rejected("RSA"))?;
                     Self::from_rsa(&key)
-                } else if contains(head, OID_EC_PUBLIC_KEY) {
-                    if !contains(head, OID_P256) {
-                        return Err(KeyError::UnsupportedKey(
-                            "EC key on a curve other than P-256 (only ES256 keys can sign here)",
-                        ));
-                    }
+                }
+                Some(KeyType::EcP256) => {
                     let key = signature::EcdsaKeyPair::from_pkcs8(
                         &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
                         der,
                     )
                     .map_err(rejected("EC P-256"))?;
                     Self::from_ec(&key)
-                } else if contains(head, OID_ED25519) {
+                }
+                Some(KeyType::Ed25519) => {
                     let key =
                         signature::Ed25519KeyPair::from_pkcs8(der).map_err(rejected("Ed25519"))?;
                     Self::from_ed25519(&key)
-                } else {
-                    Err(KeyError::UnsupportedKey(
-                        "not an RSA, EC P-256 or Ed25519 private key",
-                    ))
                 }
-            }
+                Some(KeyType::EcP384 | KeyType::EcOtherCurve) => Err(KeyError::UnsupportedKey(
+                    "EC key on a curve other than P-256 (only ES256 keys can sign here)",
+                )),
+                Some(KeyType::Other) | None => Err(KeyError::UnsupportedKey(
+                    "not an RSA, EC P-256 or Ed25519 private key",
+                )),
+            },
             "RSA PRIVATE KEY" => {
                 let key = signature::RsaKeyPair::from_der(der).map_err(rejected("RSA"))?;
                 Self::from_rsa(&key)
@@ -249,86 +248,63 @@ impl KeyPair {
         // jsonwebtoken signs RSA with the PKCS#1 body of the key; its PEM reader extracts it.
         let encoding =
             EncodingKey::from_rsa_pem(private_pem.as_bytes()).map_err(|_| KeyError::Generate)?;
-        let public = key.public_key();
-        let public_der = public.as_der().map_err(|_| KeyError::Generate)?;
-        let mut members = Map::new();
-        members.insert(
-            "e".into(),
-            b64(public.exponent().big_endian_without_leading_zero()).into(),
-        );
-        members.insert("kty".into(), "RSA".into());
-        members.insert(
-            "n".into(),
-            b64(public.modulus().big_endian_without_leading_zero()).into(),
-        );
-        Ok(Self::assemble(
+        let public_der = key.public_key().as_der().map_err(|_| KeyError::Generate)?;
+        Self::assemble(
             Algorithm::RS256,
             private_pem,
             encoding,
             public_der.as_ref().to_vec(),
-            members,
-        ))
+        )
     }
 
     fn from_ec(key: &signature::EcdsaKeyPair) -> Result<KeyPair, KeyError> {
         let pkcs8 = key.to_pkcs8v1().map_err(|_| KeyError::Generate)?;
-        let public = key.public_key();
-        let public_der = public.as_der().map_err(|_| KeyError::Generate)?;
-        // The uncompressed SEC1 point: 0x04 || x || y, 32 bytes each on P-256.
-        let point = public.as_ref();
-        if point.len() != 65 || point[0] != 0x04 {
-            return Err(KeyError::UnsupportedKey(
-                "EC public point is not a P-256 point",
-            ));
-        }
-        let mut members = Map::new();
-        members.insert("crv".into(), "P-256".into());
-        members.insert("kty".into(), "EC".into());
-        members.insert("x".into(), b64(&point[1..33]).into());
-        members.insert("y".into(), b64(&point[33..]).into());
-        Ok(Self::assemble(
+        let public_der = key.public_key().as_der().map_err(|_| KeyError::Generate)?;
+        Self::assemble(
             Algorithm::ES256,
             to_pem("PRIVATE KEY", pkcs8.as_ref()),
             EncodingKey::from_ec_der(pkcs8.as_ref()),
             public_der.as_ref().to_vec(),
-            members,
-        ))
+        )
     }
 
     fn from_ed25519(key: &signature::Ed25519KeyPair) -> Result<KeyPair, KeyError> {
         // v1 (no embedded public key) is what OpenSSL writes and what jsonwebtoken expects.
         let pkcs8 = key.to_pkcs8v1().map_err(|_| KeyError::Generate)?;
-        let public = key.public_key();
-        let public_der = public.as_der().map_err(|_| KeyError::Generate)?;
-        let mut members = Map::new();
-        members.insert("crv".into(), "Ed25519".into());
-        members.insert("kty".into(), "OKP".into());
-        members.insert("x".into(), b64(public.as_ref()).into());
-        Ok(Self::assemble(
+        let public_der = key.public_key().as_der().map_err(|_| KeyError::Generate)?;
+        Self::assemble(
             Algorithm::EdDSA,
             to_pem("PRIVATE KEY", pkcs8.as_ref()),
             EncodingKey::from_ed_der(pkcs8.as_ref()),
             public_der.as_ref().to_vec(),
-            members,
-        ))
+        )
     }
 
+    /// Derives the public JWK and its RFC 7638 thumbprint (the `kid`) with jsonwebtoken.
     fn assemble(
         algorithm: Algorithm,
         private_pem: String,
         encoding: EncodingKey,
         public_der: Vec<u8>,
-        required_members: Map<String, Value>,
-    ) -> KeyPair {
-        let kid = thumbprint(&required_members);
-        KeyPair {
+    ) -> Result<KeyPair, KeyError> {
+        // `Jwk::from_encoding_key` asks jsonwebtoken's crypto provider, which must be chosen.
+        if !crate::crypto::ensure_provider() {
+            return Err(KeyError::CryptoProvider);
+        }
+        let mut jwk = Jwk::from_encoding_key(&encoding, algorithm).map_err(KeyError::Jwk)?;
+        let kid = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(KeyError::Jwk)?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        Ok(KeyPair {
             algorithm,
             private_pem,
             encoding,
             public_der,
-            required_members,
+            jwk,
             kid,
-        }
+        })
     }
 
     /// The JWS algorithm of tokens this key signs: `RS256`, `ES256` or `EdDSA`.
@@ -356,11 +332,8 @@ impl KeyPair {
 
     /// The public key as a JWK, with `kid`, `alg` and `use: "sig"`.
     pub fn jwk(&self) -> Value {
-        let mut jwk = self.required_members.clone();
-        jwk.insert("kid".into(), self.kid.clone().into());
-        jwk.insert("alg".into(), alg_name(self.algorithm).into());
-        jwk.insert("use".into(), "sig".into());
-        Value::Object(jwk)
+        // A `Jwk` of strings always serialises.
+        serde_json::to_value(&self.jwk).unwrap_or(Value::Null)
     }
 
     /// The JWK set holding this key, `{"keys":[...]}`, pretty-printed: the content of `jwks.json`.
@@ -440,8 +413,8 @@ impl TokenRequest {
         TokenRequest {
             subject: subject.into(),
             permissions: permissions.into_iter().map(Into::into).collect(),
-            issuer: "tasker-core".to_owned(),
-            audience: "tasker-api".to_owned(),
+            issuer: DEFAULT_JWT_ISSUER.to_owned(),
+            audience: DEFAULT_JWT_AUDIENCE.to_owned(),
             ttl: Duration::from_secs(3600),
             kid: None,
         }
@@ -458,28 +431,11 @@ struct MintedClaims<'a> {
     permissions: &'a [String],
 }
 
-fn alg_name(alg: Algorithm) -> &'static str {
-    match alg {
-        Algorithm::RS256 => "RS256",
-        Algorithm::ES256 => "ES256",
-        Algorithm::EdDSA => "EdDSA",
-        _ => "unknown",
-    }
-}
-
 fn rejected(kind: &'static str) -> impl Fn(aws_lc_rs::error::KeyRejected) -> KeyError {
     move |e| KeyError::InvalidKey {
         kind,
         reason: e.description_(),
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 fn to_pem(label: &str, der: &[u8]) -> String {
@@ -489,26 +445,11 @@ fn to_pem(label: &str, der: &[u8]) -> String {
     )
 }
 
-/// RFC 7638: SHA-256 over the required members, lexicographically ordered, no whitespace.
-fn thumbprint(required_members: &Map<String, Value>) -> String {
-    let mut names: Vec<&String> = required_members.keys().collect();
-    names.sort();
-    let mut canonical = String::from("{");
-    for (i, name) in names.iter().enumerate() {
-        if i > 0 {
-            canonical.push(',');
-        }
-        canonical.push_str(&Value::String((*name).clone()).to_string());
-        canonical.push(':');
-        canonical.push_str(&required_members[name.as_str()].to_string());
-    }
-    canonical.push('}');
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
-    b64(digest.as_ref())
-}
-
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
     use super::*;
 
     fn request() -> TokenRequest {
@@ -540,19 +481,26 @@ mod tests {
     }
 
     #[test]
-    fn thumbprint_matches_rfc7638_example() {
-        // RFC 7638 section 3.1.
-        let mut members = Map::new();
-        members.insert("e".into(), "AQAB".into());
-        members.insert("kty".into(), "RSA".into());
-        members.insert(
-            "n".into(),
-            "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into(),
-        );
+    fn kid_is_the_rfc7638_thumbprint() {
+        // RFC 7638 section 3.1's example key, through the same jsonwebtoken call as `assemble`.
+        let jwk: Jwk = serde_json::from_value(json!({
+            "kty": "RSA",
+            "e": "AQAB",
+            "n": "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        }))
+        .unwrap();
         assert_eq!(
-            thumbprint(&members),
+            jwk.thumbprint(ThumbprintHash::SHA256).unwrap(),
             "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
         );
+        // A key's kid is the thumbprint of its JWK without the optional members.
+        let key = KeyPair::generate(KeyAlgorithm::Es256).unwrap();
+        let mut bare = key.jwk();
+        for member in ["kid", "alg", "use"] {
+            bare.as_object_mut().unwrap().remove(member);
+        }
+        let bare: Jwk = serde_json::from_value(bare).unwrap();
+        assert_eq!(bare.thumbprint(ThumbprintHash::SHA256).unwrap(), key.kid());
     }
 
     #[test]
@@ -702,9 +650,12 @@ mod tests {
             KeyPair::from_private_pem(&label),
             Err(KeyError::UnsupportedPemLabel { .. })
         ));
-        // An RSA OID with a corrupt body: rejected by the library, not a panic.
-        let mut corrupt = vec![0x30, 0x20, 0x02, 0x01, 0x00, 0x30, 0x0d];
-        corrupt.extend_from_slice(OID_RSA);
+        // A well-formed PKCS#8 naming RSA around a corrupt key: rejected by the library, not a
+        // panic.
+        let mut corrupt = vec![0x30, 0x16, 0x02, 0x01, 0x00, 0x30, 0x0d];
+        corrupt.extend_from_slice(&[
+            0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+        ]);
         corrupt.extend_from_slice(&[0x05, 0x00, 0x04, 0x02, 0x30, 0x00]);
         assert!(matches!(
             KeyPair::from_private_pem(&to_pem("PRIVATE KEY", &corrupt)),

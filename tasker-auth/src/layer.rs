@@ -37,12 +37,11 @@ use http::Request;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
-use crate::SecurityService;
-use crate::service::Outcome;
+use crate::service::{Outcome, SecurityService};
 
 /// Authenticates every request of the routes it wraps and puts the caller's
 /// [`SecurityContext`](crate::SecurityContext) in the request extensions; refuses the others
-/// with the 401 of SPEC §5.
+/// with a 401.
 #[derive(Clone, Debug)]
 pub struct AuthLayer {
     security: SecurityService,
@@ -77,6 +76,26 @@ impl<S> AuthMiddleware<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, security: SecurityService) -> Self {
         AuthMiddleware { inner, security }
+    }
+
+    /// The wrapped service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The wrapped service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service, dropping the authentication.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
+    /// The [`SecurityService`] requests are authenticated with.
+    pub fn security(&self) -> &SecurityService {
+        &self.security
     }
 }
 
@@ -205,5 +224,20 @@ impl<F> fmt::Debug for ResponseFuture<F> {
         f.debug_struct("ResponseFuture")
             .field("kind", &kind)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn middleware_gives_access_to_the_inner_service() {
+        let layer = AuthLayer::new(SecurityService::disabled());
+        let mut middleware = layer.layer(7_u32);
+        assert_eq!(*middleware.get_ref(), 7);
+        *middleware.get_mut() += 1;
+        assert!(!middleware.security().is_enabled());
+        assert_eq!(middleware.into_inner(), 8);
     }
 }

@@ -98,12 +98,14 @@ mod authorize;
 pub mod client;
 mod config;
 mod context;
+mod crypto;
 mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
+mod key_type;
 #[cfg(feature = "keys")]
 pub mod keys;
 mod layer;
@@ -112,19 +114,21 @@ pub mod openapi;
 mod permission_set;
 mod service;
 
-pub use api_key::{ApiKeyRegistry, MIN_API_KEY_LEN, hash_api_key};
+pub use api_key::hash_api_key;
 pub use authorize::{
     Authorized, AuthorizedFuture, UnknownPermissionPair, authorize, require_permission,
     try_authorize,
 };
 pub use config::{
-    ApiKeyConfig, AuthConfig, ConfigError, JwtVerificationMethod, REDACTED, TaskerConfig, WebConfig,
+    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
+    JwtVerificationMethod, TaskerConfig, WebConfig,
 };
 pub use context::{AuthMethod, SecurityContext};
-pub use error::{AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason};
+pub use error::{
+    AuthError, ErrorBody, ErrorDetail, FAILURE_REASON_HEADER, FailureReason, InvalidReason,
+};
 #[cfg(feature = "jwks")]
 pub use jwks::{JwksError, JwksKey, JwksKeyStore, JwksSettings};
-pub use jwt::MAX_CREDENTIAL_BYTES;
 pub use layer::{AuthLayer, AuthMiddleware, ResponseFuture};
 pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use service::SecurityService;
@@ -144,28 +148,29 @@ pub use tasker_auth_macros::requires;
 pub mod __private {
     pub use crate::authorize::Require;
 
-    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
-    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    /// With the `openapi` feature, the handler whose `#[utoipa::path]` `#[requires]` completed.
     #[cfg(feature = "openapi")]
     #[macro_export]
     #[doc(hidden)]
-    macro_rules! __tasker_auth_openapi_feature_required {
-        () => {};
+    macro_rules! __tasker_auth_if_openapi {
+        ({ $($documented:tt)* } { $($undocumented:tt)* }) => { $($documented)* };
     }
 
-    /// Expands to nothing with the `openapi` feature; without it, to an error explaining that a
-    /// `#[requires]` handler documented with `#[utoipa::path]` needs the feature.
+    /// Without the `openapi` feature, the completed `#[utoipa::path]` would name
+    /// `tasker_auth::ErrorBody`, which is then no schema: keep the user's attribute as written and
+    /// explain, in one error, which feature is missing.
     #[cfg(not(feature = "openapi"))]
     #[macro_export]
     #[doc(hidden)]
-    macro_rules! __tasker_auth_openapi_feature_required {
-        () => {
+    macro_rules! __tasker_auth_if_openapi {
+        ({ $($documented:tt)* } { $($undocumented:tt)* }) => {
             ::core::compile_error!(
                 "`#[requires]` documents this handler's `#[utoipa::path]` with `tasker_auth::ErrorBody`, \
                  which needs the `openapi` feature: tasker-auth = { features = [\"openapi\"] }"
             );
+            $($undocumented)*
         };
     }
 
-    pub use crate::__tasker_auth_openapi_feature_required as openapi_feature_required;
+    pub use crate::__tasker_auth_if_openapi as if_openapi;
 }

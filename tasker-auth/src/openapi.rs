@@ -37,7 +37,22 @@
 //! let Err(err) = ProtectedRoutes::<()>::new(&security).routes(routes!(oops)).build() else {
 //!     panic!("a handler without #[requires] cannot be built into the protected router");
 //! };
-//! assert_eq!(err.to_string(), "GET /oops is a protected route without a permission: annotate its handler with #[requires(resource:action)]");
+//! assert_eq!(
+//!     err.to_string(),
+//!     "GET /oops is a protected route without a permission: annotate its handler with \
+//!      #[requires(resource:action)], written above #[utoipa::path] (below it, the permission \
+//!      never reaches the document)",
+//! );
+//!
+//! // Below `#[utoipa::path]`, which has expanded by then, `#[requires]` cannot reach the
+//! // document: the handler is guarded but its operation has no permission, and is refused too.
+//! #[utoipa::path(get, path = "/late", responses((status = 200)))]
+//! #[requires(tasks:read)]
+//! async fn late() -> &'static str { "late" }
+//! let Err(err) = ProtectedRoutes::<()>::new(&security).routes(routes!(late)).build() else {
+//!     panic!("an operation whose permission is missing from the document cannot be built");
+//! };
+//! assert!(err.to_string().starts_with("GET /late is a protected route without a permission"));
 //! # let _ = unguarded;
 //! ```
 
@@ -137,7 +152,8 @@ fn item_operations(item: &PathItem) -> impl Iterator<Item = (&'static str, &Oper
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{method} {path} is a protected route without a permission: annotate its handler with \
-     #[requires(resource:action)]"
+     #[requires(resource:action)], written above #[utoipa::path] (below it, the permission never \
+     reaches the document)"
 )]
 pub struct UnguardedRoute {
     /// The HTTP method.

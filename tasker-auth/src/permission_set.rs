@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Permission, Resource};
+use tasker_permissions::{Permission, Resource};
 
 /// A set of [`Permission`]s: one bit per permission, so membership checks are a mask and a
 /// compare, `Copy`, and never allocate.

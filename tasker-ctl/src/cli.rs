@@ -169,11 +169,11 @@ pub(crate) struct GenerateToken {
     pub(crate) expiry_hours: u64,
 
     /// The `iss` claim; must match the server's `jwt_issuer`.
-    #[arg(long, value_name = "ISS", default_value = "tasker-core")]
+    #[arg(long, value_name = "ISS", default_value = tasker_auth::DEFAULT_JWT_ISSUER)]
     pub(crate) issuer: String,
 
     /// The `aud` claim; must match the server's `jwt_audience`.
-    #[arg(long, value_name = "AUD", default_value = "tasker-api")]
+    #[arg(long, value_name = "AUD", default_value = tasker_auth::DEFAULT_JWT_AUDIENCE)]
     pub(crate) audience: String,
 
     /// The header `kid`. Defaults to the key's RFC 7638 thumbprint (its `kid` in jwks.json).
@@ -197,11 +197,11 @@ pub(crate) struct ValidateToken {
     pub(crate) jwks: Option<String>,
 
     /// The issuer the token must carry (`jwt_issuer`).
-    #[arg(long, value_name = "ISS", default_value = "tasker-core")]
+    #[arg(long, value_name = "ISS", default_value = tasker_auth::DEFAULT_JWT_ISSUER)]
     pub(crate) issuer: String,
 
     /// The audience the token must carry (`jwt_audience`).
-    #[arg(long, value_name = "AUD", default_value = "tasker-api")]
+    #[arg(long, value_name = "AUD", default_value = tasker_auth::DEFAULT_JWT_AUDIENCE)]
     pub(crate) audience: String,
 }
 

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
 use tasker_auth::{Permission, PermissionSet, Resource, Role};
+use tasker_permissions::suggest;
 
 use crate::Failure;
 use crate::cli::{AlgorithmArg, GenerateApiKey, GenerateKeys, GenerateToken};
@@ -81,13 +82,16 @@ pub(crate) fn generate_keys(args: &GenerateKeys) -> Result<(), Failure> {
     )?;
     outln!("  {}  JWK set, to serve at jwks_url", jwks_path.display())?;
     outln!("")?;
-    outln!("Server configuration ([web.auth]):")?;
-    outln!("  enabled = true")?;
+    outln!("Server configuration (paste as is into the TOML file):")?;
+    outln!("")?;
+    outln!("[web.auth]")?;
+    outln!("enabled = true")?;
+    outln!("jwt_verification_method = \"public_key\"")?;
     outln!(
-        "  jwt_public_key_path = {}",
+        "jwt_public_key_path = {}",
         toml_string(&public_path.display().to_string())
     )?;
-    outln!("  jwt_allowed_algorithms = [\"{alg}\"]")?;
+    outln!("jwt_allowed_algorithms = [\"{alg}\"]")?;
     outln!("")?;
     outln!("Mint a token:")?;
     outln!(
@@ -138,7 +142,7 @@ pub(crate) fn generate_token(args: &GenerateToken) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{token}")
         .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::new(format!("cannot write the token to stdout: {e}")))
+        .map_err(crate::stdout_failure)
 }
 
 pub(crate) fn generate_api_key(args: &GenerateApiKey) -> Result<(), Failure> {
@@ -236,7 +240,7 @@ fn requested_grants(
                 "*" => {
                     " (bare `*` grants nothing; use resource wildcards such as tasks:*)".to_owned()
                 }
-                other => suggestion(other)
+                other => suggest::grant(other)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default(),
             };
@@ -246,36 +250,6 @@ fn requested_grants(
         return Err(Failure::new(message));
     }
     Ok(Some(grants))
-}
-
-/// The closest known permission or wildcard, when it is close enough to be a typo.
-fn suggestion(unknown: &str) -> Option<String> {
-    let candidates = Permission::ALL.iter().map(|p| p.as_str().to_owned()).chain(
-        Resource::ALL
-            .iter()
-            .filter(|r| !r.is_public())
-            .map(|r| format!("{}:*", r.as_str())),
-    );
-    candidates
-        .map(|c| (edit_distance(unknown, &c), c))
-        .filter(|(d, _)| *d <= 2)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 pub(crate) fn load_private_key(path: &Path) -> Result<KeyPair, Failure> {
@@ -398,13 +372,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn suggestion_finds_typos() {
-        assert_eq!(suggestion("tasks:creat").as_deref(), Some("tasks:create"));
-        assert_eq!(suggestion("dlq:*x").as_deref(), Some("dlq:*"));
-        assert_eq!(suggestion("completely:wrong"), None);
-    }
-
-    #[test]
     fn requested_grants_dedupes_and_trims() {
         let given = vec![
             " tasks:read".to_owned(),
@@ -424,6 +391,8 @@ mod tests {
         assert!(err.0.contains("bare `*` grants nothing"), "{err}");
         let err = requested_grants(Some(&["tasks:creat".to_owned()]), None).unwrap_err();
         assert!(err.0.contains("did you mean `tasks:create`"), "{err}");
+        let err = requested_grants(Some(&["tasks:lsit".to_owned()]), None).unwrap_err();
+        assert!(err.0.contains("did you mean `tasks:list`"), "{err}");
         let err = requested_grants(None, Some("admin")).unwrap_err();
         assert!(err.0.contains("unknown role `admin`"), "{err}");
     }

@@ -51,7 +51,17 @@ pub(crate) fn write_stdout(args: fmt::Arguments<'_>) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     out.write_fmt(args)
         .and_then(|()| out.write_all(b"\n"))
-        .map_err(|e| Failure::new(format!("cannot write to stdout: {e}")))
+        .map_err(stdout_failure)
+}
+
+/// The failure for an error writing to stdout. A reader that stopped reading (`| head -1`)
+/// is not an error: the process exits 0 at once, silently, as it would have been killed by
+/// SIGPIPE had Rust not ignored that signal; any other error (a full disk) is reported.
+pub(crate) fn stdout_failure(e: std::io::Error) -> Failure {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    Failure::new(format!("cannot write to stdout: {e}"))
 }
 
 pub(crate) fn write_stderr(args: fmt::Arguments<'_>) {

@@ -31,7 +31,8 @@ pub(crate) struct Verified {
     pub(crate) expires_at: Option<SystemTime>,
 }
 
-/// Why a token is refused: the reason of SPEC §5 and a description for the operator.
+/// Why a token is refused: the wire reason (`invalid`, `expired`, ...) and a description for
+/// the operator.
 #[derive(Debug)]
 pub(crate) struct Refusal {
     pub(crate) reason: &'static str,

@@ -4,21 +4,29 @@
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header};
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use tasker_auth::{
-    AuthConfig, AuthError, FailureReason, JwksKeyStore, JwtVerificationMethod, SecurityService,
+    AuthConfig, AuthError, FailureReason, InvalidReason, JwksKeyStore, JwtVerificationMethod,
+    SecurityService,
 };
 
 use crate::Failure;
 use crate::validate::{KeySource, Refusal, Verified};
 
-/// Every asymmetric algorithm the server supports, by key family; a static key gets the first
-/// family it fits.
-const FAMILIES: &[&[&str]] = &[
-    &["RS256", "RS384", "RS512", "PS256", "PS384", "PS512"],
-    &["ES256"],
-    &["ES384"],
-    &["EdDSA"],
-];
+/// Every asymmetric algorithm, grouped by what one key can verify (jsonwebtoken's families, with
+/// each EC algorithm on its own since a key has one curve); a static key gets the first group it
+/// fits.
+fn key_groups() -> Vec<Vec<Algorithm>> {
+    let mut groups = vec![AlgorithmFamily::Rsa.algorithms().to_vec()];
+    for family in [AlgorithmFamily::Ec, AlgorithmFamily::Ed] {
+        groups.extend(family.algorithms().iter().map(|alg| vec![*alg]));
+    }
+    groups
+}
+
+fn names(algorithms: &[Algorithm]) -> Vec<String> {
+    algorithms.iter().map(|alg| format!("{alg:?}")).collect()
+}
 
 pub(crate) fn verify(
     token: &str,
@@ -81,8 +89,8 @@ async fn verify_async(
 
 fn static_key_service(cfg: &mut AuthConfig) -> Result<SecurityService, Failure> {
     let mut last = None;
-    for family in FAMILIES {
-        cfg.jwt_allowed_algorithms = family.iter().map(|a| (*a).to_owned()).collect();
+    for group in key_groups() {
+        cfg.jwt_allowed_algorithms = names(&group);
         match SecurityService::from_config(cfg) {
             Ok(service) => return Ok(service),
             // The key does not fit this family: try the next one.
@@ -109,7 +117,7 @@ fn jwks_service(
     cfg.jwt_verification_method = JwtVerificationMethod::Jwks;
     cfg.jwks_url = url;
     cfg.jwks_url_allow_http = allow_http;
-    cfg.jwt_allowed_algorithms = all_algorithms();
+    cfg.jwt_allowed_algorithms = names(&key_groups().concat());
     SecurityService::from_config(cfg)
         .map_err(|e| Failure::new(format!("unusable JWKS source: {}", strip_key(&e))))
 }
@@ -118,24 +126,12 @@ fn jwks_service(
 fn jwks_file_service(cfg: &mut AuthConfig, json: &str) -> Result<SecurityService, Failure> {
     cfg.jwt_verification_method = JwtVerificationMethod::Jwks;
     cfg.jwks_url = "file:jwks.json".to_owned();
-    cfg.jwt_allowed_algorithms = all_algorithms();
-    let algorithms: Vec<jsonwebtoken::Algorithm> = cfg
-        .jwt_allowed_algorithms
-        .iter()
-        .filter_map(|a| a.parse().ok())
-        .collect();
+    let algorithms: Vec<Algorithm> = key_groups().concat();
+    cfg.jwt_allowed_algorithms = names(&algorithms);
     let store = JwksKeyStore::from_jwks_json(json, &algorithms)
         .map_err(|e| Failure::new(format!("unusable JWKS file: {e}")))?;
     SecurityService::from_config_with_key_store(cfg, store)
         .map_err(|e| Failure::new(format!("unusable JWKS file: {}", strip_key(&e))))
-}
-
-fn all_algorithms() -> Vec<String> {
-    FAMILIES
-        .iter()
-        .flat_map(|f| f.iter())
-        .map(|a| (*a).to_owned())
-        .collect()
 }
 
 /// The server's message without the configuration key it names (the CLI has flags, not keys).
@@ -153,25 +149,35 @@ fn strip_key(e: &tasker_auth::ConfigError) -> String {
 fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String]) -> Refusal {
     let reason = error.reason().as_str();
     let mut detail = match error {
-        AuthError::Invalid { detail } | AuthError::Malformed { detail } => (*detail).to_owned(),
+        AuthError::Invalid { reason } => reason.as_str().to_owned(),
+        AuthError::Malformed { detail } => (*detail).to_owned(),
         other => other.to_string(),
     };
-    if detail.contains("key set unavailable") {
-        let what = match source {
-            KeySource::JwksUrl(url) => url.as_str(),
-            _ => "the JWKS file",
-        };
-        detail.push_str(&format!(" (could not fetch a JWK set from {what})"));
-    } else if detail.contains("alg not allowed") {
-        let alg = jsonwebtoken::decode_header(token)
-            .map(|h| format!("{:?}", h.alg))
-            .unwrap_or_else(|_| "?".to_owned());
-        detail.push_str(&format!(
-            " (the token is signed with {alg}; this key verifies {})",
-            allowed.join(", ")
-        ));
-    } else if detail.contains("unknown kid") {
-        detail.push_str(" (no key in the set has the token's kid)");
+    match error {
+        AuthError::Invalid {
+            reason: InvalidReason::KeySetUnavailable,
+        } => {
+            let what = match source {
+                KeySource::JwksUrl(url) => url.as_str(),
+                _ => "the JWKS file",
+            };
+            detail.push_str(&format!(" (could not fetch a JWK set from {what})"));
+        }
+        AuthError::Invalid {
+            reason: InvalidReason::AlgorithmNotAllowed,
+        } => {
+            let alg = jsonwebtoken::decode_header(token)
+                .map(|h| format!("{:?}", h.alg))
+                .unwrap_or_else(|_| "?".to_owned());
+            detail.push_str(&format!(
+                " (the token is signed with {alg}; this key verifies {})",
+                allowed.join(", ")
+            ));
+        }
+        AuthError::Invalid {
+            reason: InvalidReason::UnknownKid,
+        } => detail.push_str(" (no key in the set has the token's kid)"),
+        _ => {}
     }
     Refusal { reason, detail }
 }

@@ -852,3 +852,47 @@ fn a_closed_or_full_stdout_is_an_error_not_a_panic() {
     assert!(stderr.contains("error: cannot write to stdout"), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[tokio::test]
+async fn generate_keys_prints_a_config_block_that_pastes_as_is() {
+    let dir = TempDir::new("paste");
+    let run = generate_keys(&dir, "es256");
+    let start = run.stdout.find("[web.auth]").expect("a [web.auth] table");
+    let block = run.stdout[start..]
+        .split("\n\n")
+        .next()
+        .expect("the block ends at a blank line");
+    let config = TaskerConfig::from_toml_str(block, &|_| None).expect("the block parses");
+    let token = token(&dir, &["--role", "read-only", "--subject", "paste"]);
+    let service = SecurityService::from_config(&config.web.auth).unwrap();
+    let ctx = service.authenticate(&bearer(&token)).await.unwrap();
+    assert_eq!(ctx.subject(), "paste");
+}
+
+#[test]
+fn a_reader_that_stops_reading_ends_the_command_quietly() {
+    // The read end is closed before the command writes, so every write meets a broken pipe,
+    // as `tasker-ctl auth show-permissions | head -1` does once `head` has its line.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = Command::new(binary())
+        .args(["auth", "show-permissions"])
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr, "");
+
+    let piped = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' auth show-permissions | head -1",
+            binary().display()
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8(piped.stdout).unwrap().lines().count(), 1);
+    assert_eq!(String::from_utf8(piped.stderr).unwrap(), "");
+}

@@ -16,6 +16,10 @@
 //! ```
 #![no_std]
 
+// The "did you mean" helper needs `strsim`, which needs std; the vocabulary itself does not.
+#[cfg(feature = "suggest")]
+extern crate std;
+
 use core::fmt;
 use core::str::FromStr;
 
@@ -37,7 +41,7 @@ macro_rules! vocabulary {
         }
 
         impl Permission {
-            /// Every permission, in declaration order (the order of SPEC §2).
+            /// Every permission, in declaration order (the order of the documented vocabulary).
             pub const ALL: &'static [Permission] = &[$(Permission::$variant),*];
 
             /// The permission's wire name, e.g. `"tasks:create"`.
@@ -228,6 +232,9 @@ impl Resource {
         self.permissions().next().is_none()
     }
 }
+
+#[cfg(feature = "suggest")]
+pub mod suggest;
 
 #[cfg(feature = "serde")]
 mod serde_impls {

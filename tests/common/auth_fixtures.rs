@@ -285,7 +285,7 @@ pub fn api_key(key: &str) -> HeaderMap {
     headers
 }
 
-/// Asserts a 401 of SPEC §5 with `reason`: status, body, `x-auth-failure-reason` and
+/// Asserts a 401 with `reason`: status, body, `x-auth-failure-reason` and
 /// `WWW-Authenticate`.
 #[track_caller]
 pub fn assert_refused(reply: &Reply, reason: &str) {

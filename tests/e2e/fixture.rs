@@ -35,7 +35,7 @@ pub(crate) fn token(grants: &[&str]) -> String {
 /// The API key registered with exactly `permission` (one key per permission).
 pub(crate) fn api_key(permission: Permission) -> String {
     format!(
-        "e2e-api-key-{:0>2}-for-{}",
+        "tsk_e2e-{:0>2}-for-{}",
         permission.index(),
         permission.as_str()
     )

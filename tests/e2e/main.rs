@@ -1,12 +1,5 @@
 //! End-to-end tests: the real orchestration and worker servers on 127.0.0.1:0, spoken to over
-//! HTTP, for every route of SPEC §3.
-
-#[path = "../../examples/orchestration.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod orchestration;
-#[path = "../../examples/worker.rs"]
-#[allow(dead_code, unreachable_pub)]
-mod worker;
+//! HTTP, for every route of the tables in docs/openapi.md.
 
 mod fixture;
 
@@ -18,6 +11,7 @@ use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
 use tasker_auth::Permission;
 use tasker_demo::store::{NewTask, Store};
+use tasker_demo::{orchestration, worker};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +20,7 @@ enum Api {
     Worker,
 }
 
-/// SPEC §3, as the tests see it: server, method, OpenAPI path, permission.
+/// The route tables of docs/openapi.md, as the tests see them: server, method, OpenAPI path, permission.
 const ROUTES: &[(Api, &str, &str, Permission)] = &[
     (
         Api::Orchestration,
@@ -570,7 +564,7 @@ async fn openapi_and_router_agree_route_by_route() {
             .collect();
         assert_eq!(
             documented, expected,
-            "{api:?}: the document lists exactly SPEC §3"
+            "{api:?}: the document lists exactly the routes of docs/openapi.md"
         );
     }
 }

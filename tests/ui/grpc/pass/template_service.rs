@@ -1,5 +1,6 @@
 //! `#[grpc_service]` on a tonic-generated service trait, above `#[tonic::async_trait]`: markers
 //! removed, the table generated from them, and the server type still built from the impl.
+//! Compiled as a module of the `compiletest` binary, like the `#[requires]` pass cases.
 
 use tasker_auth::grpc::{GrpcAccess, GrpcMethodTable, GrpcMethods};
 use tasker_auth::{Permission, grpc_service};
@@ -34,7 +35,7 @@ impl TemplateService for Templates {
 /// A service with a public method, by a path to the trait, on a generic type.
 mod ping {
     #[tonic::async_trait]
-    pub trait PingService: Send + Sync + 'static {
+    pub(super) trait PingService: Send + Sync + 'static {
         async fn ping(&self) -> u32;
         async fn r#type(&self) -> u32;
     }
@@ -56,18 +57,37 @@ impl<T: Send + Sync + 'static> ping::PingService for Pinger<T> {
     }
 }
 
-fn main() {
+#[test]
+fn tables_name_each_rpc_with_its_access() {
     let _server = TemplateServiceServer::new(Templates);
-    assert_eq!(<Templates as GrpcMethods>::SERVICE, "tasker.v1.TemplateService");
-    assert_eq!(<Pinger<u8> as GrpcMethods>::SERVICE, "example.v2.PingService");
-    let table = GrpcMethodTable::new().service::<Templates>().service::<Pinger<u8>>();
+    assert_eq!(
+        <Templates as GrpcMethods>::SERVICE,
+        "tasker.v1.TemplateService"
+    );
+    assert_eq!(
+        <Pinger<u8> as GrpcMethods>::SERVICE,
+        "example.v2.PingService"
+    );
+    let table = GrpcMethodTable::new()
+        .service::<Templates>()
+        .service::<Pinger<u8>>();
     assert_eq!(
         table.access("/tasker.v1.TemplateService/GetTemplate"),
         Some(GrpcAccess::Requires(Permission::TemplatesRead))
     );
-    assert_eq!(table.access("/example.v2.PingService/Ping"), Some(GrpcAccess::Public));
+    assert_eq!(
+        table.access("/example.v2.PingService/Ping"),
+        Some(GrpcAccess::Public)
+    );
     assert_eq!(
         table.access("/example.v2.PingService/Type"),
         Some(GrpcAccess::Requires(Permission::SystemConfigRead))
     );
+}
+
+#[tokio::test]
+async fn methods_keep_their_bodies_once_the_markers_are_removed() {
+    use ping::PingService;
+    assert_eq!(Pinger(0u8).ping().await, 1);
+    assert_eq!(Pinger(0u8).r#type().await, 2);
 }

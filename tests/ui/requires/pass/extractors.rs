@@ -3,8 +3,8 @@
 
 use axum::body::Bytes;
 use axum::extract::{Form, FromRequest, FromRequestParts, Path, Query, Request, State};
-use axum::http::request::Parts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -33,8 +33,13 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestId {
     type Rejection = StatusCode;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let id = parts.headers.get("x-request-id").ok_or(StatusCode::BAD_REQUEST)?;
-        Ok(RequestId(id.to_str().map_err(|_| StatusCode::BAD_REQUEST)?.to_owned()))
+        let id = parts
+            .headers
+            .get("x-request-id")
+            .ok_or(StatusCode::BAD_REQUEST)?;
+        Ok(RequestId(
+            id.to_str().map_err(|_| StatusCode::BAD_REQUEST)?.to_owned(),
+        ))
     }
 }
 
@@ -53,7 +58,11 @@ impl<S: Send + Sync> FromRequest<S> for Upper {
 }
 
 #[requires(tasks:create)]
-async fn create(ctx: SecurityContext, State(state): State<AppState>, Json(task): Json<NewTask>) -> String {
+async fn create(
+    ctx: SecurityContext,
+    State(state): State<AppState>,
+    Json(task): Json<NewTask>,
+) -> String {
     format!("{} {} {}", ctx.subject(), state.name, task.name)
 }
 
@@ -93,7 +102,9 @@ async fn no_arguments() -> &'static str {
 }
 
 #[requires(worker:templates_read)]
-pub(crate) async fn generic<T: Default + ToString + Send + 'static>(State(_): State<AppState>) -> String {
+pub(crate) async fn generic<T: Default + ToString + Send + 'static>(
+    State(_): State<AppState>,
+) -> String {
     T::default().to_string()
 }
 
@@ -113,7 +124,8 @@ impl Handlers {
     }
 }
 
-fn main() {
+#[test]
+fn every_extractor_kind_routes() {
     let _app: Router = Router::new()
         .route("/v1/tasks", post(create).get(list))
         .route("/v1/tasks2", post(create_without_context))

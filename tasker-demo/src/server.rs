@@ -3,6 +3,7 @@
 //! serving with a `listening on` line and graceful shutdown.
 
 use std::future::Future;
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -258,14 +259,30 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-/// Logs to stderr (`RUST_LOG` to filter; default `info`).
+/// Logs to stderr (`RUST_LOG` to filter; default `info`), coloured only when stderr is a
+/// terminal, so logs redirected to a file or a pipe carry no escape codes.
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
+}
+
+/// The whole life of one server process: logging, arguments from the command line, [`run`],
+/// and an `error: ...` line with a failing exit status if it cannot start.
+pub async fn main(kind: ApiKind, app: AppBuilder) -> std::process::ExitCode {
+    init_tracing();
+    let args = <ServerArgs as clap::Parser>::parse();
+    match run(kind, &args, app).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
 
 /// The process-wide Prometheus recorder, installed on first use.
