@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tasker_auth::{SecurityContext, requires};
 
 #[derive(Clone)]
-struct AppState {
+pub(crate) struct AppState {
     name: &'static str,
 }
 
