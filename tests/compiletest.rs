@@ -1,4 +1,4 @@
-//! UI tests of `#[requires]`: what compiles, and the exact errors of what does not.
+//! UI tests of `#[requires]` and `#[grpc_service]`: what compiles, and the exact errors of what does not.
 //!
 //! Regenerate the `.stderr` snapshots with `TRYBUILD=overwrite cargo test --test compiletest`,
 //! then read the diff: each message must make sense to someone who never saw this crate.
@@ -13,9 +13,17 @@
 mod extractors;
 #[path = "ui/requires/pass/openapi.rs"]
 mod openapi;
+#[path = "ui/grpc/pass/template_service.rs"]
+mod template_service;
 
 #[test]
 fn requires_ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/requires/fail/*.rs");
+}
+
+#[test]
+fn grpc_service_ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/grpc/fail/*.rs");
 }

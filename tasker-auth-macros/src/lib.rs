@@ -5,6 +5,7 @@
 
 mod attr;
 mod expand;
+mod grpc;
 mod openapi;
 mod valid;
 
@@ -34,4 +35,29 @@ pub fn requires(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::requires(args.into(), item.clone())
         .unwrap_or_else(|error| expand::fallback(item, &error))
         .into()
+}
+
+/// Declares who may call each method of a tonic service: put it on the `impl` block of the
+/// generated service trait, above `#[tonic::async_trait]`, with the `.proto` package.
+///
+/// ```text
+/// #[grpc_service(package = "tasker.v1")]
+/// #[tonic::async_trait]
+/// impl TaskService for Tasks {
+///     #[requires(tasks:create)]
+///     async fn create_task(&self, request: Request<CreateTaskRequest>) -> Result<Response<Task>, Status> { .. }
+///     #[public]
+///     async fn ping(..) .. { .. }
+/// }
+/// ```
+///
+/// - Each method carries exactly one `#[requires(resource:action)]`, checked against the
+///   vocabulary with the same diagnostics as on axum handlers, or `#[public]`; a method with
+///   neither is a compile error.
+/// - The markers are removed, and the self type implements `tasker_auth::grpc::GrpcMethods`
+///   (service `package.Trait`, methods under their rpc names), which
+///   `tasker_auth::grpc::GrpcMethodTable::service` turns into the table of `GrpcAuthLayer`.
+#[proc_macro_attribute]
+pub fn grpc_service(args: TokenStream, item: TokenStream) -> TokenStream {
+    grpc::expand(args.into(), item.into()).into()
 }

@@ -90,6 +90,7 @@
 //! | `jwks` | no | verification against keys fetched from a JWKS endpoint |
 //! | `keys` | no | key generation, JWK thumbprints and token minting |
 //! | `client` | no | client-side credential resolution (implies `keys`) |
+//! | `grpc` | no | [`grpc::GrpcAuthLayer`] for tonic servers and `#[grpc_service]` |
 
 mod api_key;
 mod authorize;
@@ -100,6 +101,8 @@ mod config;
 mod context;
 mod crypto;
 mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
@@ -133,6 +136,10 @@ pub use permission_set::{ParsedGrants, PermissionSet, Role, UnknownRole};
 pub use service::SecurityService;
 pub use tasker_permissions::{Action, Permission, Resource, UnknownPermission};
 
+/// Declares the permission of every method of a tonic service `impl` block; see
+/// [`grpc`](crate::grpc).
+#[cfg(all(feature = "macros", feature = "grpc"))]
+pub use tasker_auth_macros::grpc_service;
 /// Guards an async axum handler with one permission, checked at compile time and enforced before
 /// any other extractor runs; see [the crate documentation](crate#guarding-a-handler).
 #[cfg(feature = "macros")]

@@ -1,0 +1,27 @@
+//! The permission is checked with the same diagnostics as on REST handlers.
+
+use tasker_auth::grpc_service;
+
+#[tonic::async_trait]
+trait TaskService: Send + Sync + 'static {
+    async fn create_task(&self) -> u32;
+    async fn get_task(&self) -> u32;
+}
+
+struct Tasks;
+
+#[grpc_service(package = "tasker.v1")]
+#[tonic::async_trait]
+impl TaskService for Tasks {
+    #[requires(tasks:creat)]
+    async fn create_task(&self) -> u32 {
+        1
+    }
+
+    #[requires(task:read)]
+    async fn get_task(&self) -> u32 {
+        2
+    }
+}
+
+fn main() {}
