@@ -16,14 +16,11 @@ mod openapi;
 #[path = "ui/grpc/pass/template_service.rs"]
 mod template_service;
 
+// One `TestCases` for both macros: two tests running in parallel would share trybuild's project
+// directory and overwrite each other's list of cases.
 #[test]
-fn requires_ui() {
+fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/requires/fail/*.rs");
-}
-
-#[test]
-fn grpc_service_ui() {
-    let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/grpc/fail/*.rs");
 }
