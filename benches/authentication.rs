@@ -14,35 +14,18 @@
 //! Run: `cargo bench --bench authentication -- --warm-up-time 1 --measurement-time 3`
 #![allow(missing_docs)]
 
+mod common;
 #[path = "../tests/common/auth_fixtures.rs"]
 mod fixtures;
 
-use std::future::Future;
 use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 
-use axum::Router;
-use axum::body::Body;
-use axum::routing::get;
+use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fixtures::*;
-use http::{HeaderValue, Request, header};
+use http::{HeaderValue, header};
 use jsonwebtoken::{DecodingKey, Validation};
 use tasker_auth::{AuthConfig, SecurityService};
-use tower::ServiceExt;
-
-/// Polls a future that never waits (everything here is in memory) to completion, without the
-/// cost of an async runtime in the figures.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
 
 #[derive(serde::Deserialize)]
 #[allow(dead_code)]
@@ -51,29 +34,6 @@ struct FloorClaims {
     exp: u64,
     iss: String,
     permissions: Vec<String>,
-}
-
-fn router(security: Option<&SecurityService>) -> Router {
-    let route = get(|| async { "ok" });
-    let route = match security {
-        Some(s) => route.route_layer(s.layer()),
-        None => route,
-    };
-    Router::new().route("/v1/tasks", route)
-}
-
-fn request(name: header::HeaderName, value: &HeaderValue) -> Request<Body> {
-    Request::builder()
-        .uri("/v1/tasks")
-        .header(name, value.clone())
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn oneshot(app: &Router, req: Request<Body>) {
-    let response = run(app.clone().oneshot(req)).unwrap();
-    assert!(response.status().is_success());
-    black_box(response);
 }
 
 /// The fixtures' service with the verified-token cache off, so that every request of a bench
@@ -117,7 +77,7 @@ fn jwt(c: &mut Criterion) {
             b.iter(|| black_box(run(security.authenticate(black_box(&headers))).unwrap()))
         });
         group.bench_function("request_through_auth_layer", |b| {
-            b.iter(|| oneshot(&app, request(header::AUTHORIZATION, &value)))
+            b.iter(|| oneshot(&app, request(&header::AUTHORIZATION, &value)))
         });
         group.finish();
     }
@@ -130,16 +90,16 @@ fn others(c: &mut Criterion) {
     let key = HeaderValue::from_static(READER_KEY);
     let api_key_header = header::HeaderName::from_static("x-api-key");
     group.bench_function("api_key_request_through_auth_layer", |b| {
-        b.iter(|| oneshot(&app, request(api_key_header.clone(), &key)))
+        b.iter(|| oneshot(&app, request(&api_key_header, &key)))
     });
     let disabled = router(Some(&SecurityService::disabled()));
     let ignored = HeaderValue::from_static("none");
     group.bench_function("disabled_request_through_auth_layer", |b| {
-        b.iter(|| oneshot(&disabled, request(api_key_header.clone(), &ignored)))
+        b.iter(|| oneshot(&disabled, request(&api_key_header, &ignored)))
     });
     let bare = router(None);
     group.bench_function("request_without_auth_layer", |b| {
-        b.iter(|| oneshot(&bare, request(api_key_header.clone(), &ignored)))
+        b.iter(|| oneshot(&bare, request(&api_key_header, &ignored)))
     });
     group.finish();
 }
@@ -158,7 +118,7 @@ fn with_prometheus(c: &mut Criterion) {
     let key = HeaderValue::from_static(READER_KEY);
     let api_key_header = header::HeaderName::from_static("x-api-key");
     group.bench_function("api_key_request_through_auth_layer", |b| {
-        b.iter(|| oneshot(&app, request(api_key_header.clone(), &key)))
+        b.iter(|| oneshot(&app, request(&api_key_header, &key)))
     });
     group.finish();
     assert!(handle.render().contains("tasker_auth_requests_total"));

@@ -7,22 +7,16 @@
 //! Under `cargo bench` (no case given) it does nothing.
 #![allow(missing_docs)]
 
+mod common;
 #[path = "../tests/common/auth_fixtures.rs"]
 mod fixtures;
 
-use std::future::Future;
-use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
 use axum::Router;
-use axum::body::Body;
-use axum::routing::get;
+use common::*;
 use fixtures::*;
-use http::{HeaderName, HeaderValue, Request, header};
+use http::{HeaderName, HeaderValue, header};
 use serde_json::json;
 use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
-use tower::ServiceExt;
 
 const CASES: &[&str] = &[
     "no_auth",
@@ -39,37 +33,11 @@ const CASES: &[&str] = &[
     "EdDSA_cache_off",
 ];
 
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
-fn router(security: Option<&SecurityService>) -> Router {
-    let route = get(|| async { "ok" });
-    let route = match security {
-        Some(s) => route.route_layer(s.layer()),
-        None => route,
-    };
-    Router::new().route("/v1/tasks", route)
-}
-
 /// The only code callgrind counts: `requests` whole requests, cycling through `values`.
 #[inline(never)]
 fn measure(app: &Router, name: &HeaderName, values: &[HeaderValue], requests: usize) {
     for value in values.iter().cycle().take(requests) {
-        let req = Request::builder()
-            .uri("/v1/tasks")
-            .header(name, value.clone())
-            .body(Body::empty())
-            .unwrap();
-        let response = run(app.clone().oneshot(req)).unwrap();
-        assert!(response.status().is_success());
-        black_box(response);
+        oneshot(app, request(name, value));
     }
 }
 

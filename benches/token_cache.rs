@@ -9,58 +9,16 @@
 //! Run: `cargo bench --bench token_cache -- --warm-up-time 1 --measurement-time 3`
 #![allow(missing_docs)]
 
+mod common;
 #[path = "../tests/common/auth_fixtures.rs"]
 mod fixtures;
 
-use std::future::Future;
-use std::hint::black_box;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
-
-use axum::Router;
-use axum::body::Body;
-use axum::routing::get;
+use common::*;
 use criterion::{Criterion, criterion_group, criterion_main};
 use fixtures::*;
-use http::{HeaderValue, Request, header};
+use http::{HeaderValue, header};
 use serde_json::json;
 use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
-use tower::ServiceExt;
-
-/// Polls a future that never waits (everything here is in memory) to completion, without the
-/// cost of an async runtime in the figures.
-fn run<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
-            return out;
-        }
-    }
-}
-
-fn router(security: Option<&SecurityService>) -> Router {
-    let route = get(|| async { "ok" });
-    let route = match security {
-        Some(s) => route.route_layer(s.layer()),
-        None => route,
-    };
-    Router::new().route("/v1/tasks", route)
-}
-
-fn request(name: &header::HeaderName, value: &HeaderValue) -> Request<Body> {
-    Request::builder()
-        .uri("/v1/tasks")
-        .header(name, value.clone())
-        .body(Body::empty())
-        .unwrap()
-}
-
-fn oneshot(app: &Router, req: Request<Body>) {
-    let response = run(app.clone().oneshot(req)).unwrap();
-    assert!(response.status().is_success());
-    black_box(response);
-}
 
 fn jwt_service(keys: &Keys, max_entries: u64) -> SecurityService {
     SecurityService::from_config(&AuthConfig {

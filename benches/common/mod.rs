@@ -1,0 +1,52 @@
+//! What the request benches share: a trivial route with or without the auth layer, a request
+//! carrying one credential header, and a runtime-free way to drive `oneshot`.
+
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{HeaderName, HeaderValue, Request};
+use tasker_auth::SecurityService;
+use tower::ServiceExt;
+
+/// Polls a future that never waits (everything here is in memory) to completion, without the
+/// cost of an async runtime in the figures.
+pub(crate) fn run<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+/// `GET /v1/tasks` answering "ok", behind `security`'s layer when there is one.
+pub(crate) fn router(security: Option<&SecurityService>) -> Router {
+    let route = get(|| async { "ok" });
+    let route = match security {
+        Some(s) => route.route_layer(s.layer()),
+        None => route,
+    };
+    Router::new().route("/v1/tasks", route)
+}
+
+/// `GET /v1/tasks` with one credential header.
+pub(crate) fn request(name: &HeaderName, value: &HeaderValue) -> Request<Body> {
+    Request::builder()
+        .uri("/v1/tasks")
+        .header(name, value.clone())
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// One whole request through `app`, which must accept it.
+pub(crate) fn oneshot(app: &Router, req: Request<Body>) {
+    let response = run(app.clone().oneshot(req)).unwrap();
+    assert!(response.status().is_success());
+    black_box(response);
+}
