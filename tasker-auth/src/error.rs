@@ -63,6 +63,8 @@ pub enum InvalidReason {
     CriticalHeader,
     /// The header asks for an unencoded payload (`b64: false`).
     UnencodedPayload,
+    /// The header's `typ` (or its absence) is not in `jwt_allowed_types`.
+    TypeNotAllowed,
     /// The header carries or points to its own key (`jwk`, `jku`, `x5u`, `x5c`).
     EmbeddedKey,
     /// The token has an empty signature part.
@@ -111,6 +113,7 @@ impl InvalidReason {
             InvalidReason::AlgorithmMismatch => "token alg does not fit the key",
             InvalidReason::CriticalHeader => "crit header parameter not supported",
             InvalidReason::UnencodedPayload => "unencoded payload (b64=false) not supported",
+            InvalidReason::TypeNotAllowed => "typ not in jwt_allowed_types",
             InvalidReason::EmbeddedKey => "token header names its own key (jwk/jku/x5u/x5c)",
             InvalidReason::MissingSignature => "token has no signature",
             InvalidReason::BadSignature => "bad signature",

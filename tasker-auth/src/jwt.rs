@@ -40,8 +40,9 @@
 //! it claims (a forged, "expired" token is not reported as `expired`).
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, UNIX_EPOCH};
 
 use aws_lc_rs::signature::{ParsedPublicKey, VerificationAlgorithm};
@@ -54,7 +55,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 use crate::clock::Clock;
 use crate::context::{AuthMethod, SecurityContext};
 use crate::error::{AuthError, InvalidReason};
-use crate::permission_set::PermissionSet;
+use crate::permission_set::{PermissionSet, is_oidc_scope_value};
 
 /// Credentials longer than this are refused before any parsing.
 pub(crate) const MAX_CREDENTIAL_BYTES: usize = 8 * 1024;
@@ -161,9 +162,86 @@ pub(crate) struct ClaimRules {
     pub(crate) audience: Option<Box<str>>,
     pub(crate) leeway: u64,
     pub(crate) permissions_claim: Box<str>,
+    /// The permissions claim is `scope` or `scp`, where the OpenID Connect scope values
+    /// ([`OIDC_SCOPE_VALUES`](crate::permission_set::OIDC_SCOPE_VALUES)) are not permissions.
+    pub(crate) skip_oidc_scopes: bool,
     pub(crate) strict: bool,
+    /// Where unknown permissions are reported when `strict` is off.
+    pub(crate) unknown_permissions: UnknownPermissionLog,
     /// What `exp`, `nbf` and `iat` are compared with.
     pub(crate) clock: Clock,
+}
+
+impl ClaimRules {
+    /// The rules for `permissions_claim`, with the issuer and audience unchecked and no leeway.
+    pub(crate) fn new(permissions_claim: &str, strict: bool, clock: Clock) -> Self {
+        ClaimRules {
+            issuer: None,
+            audience: None,
+            leeway: 0,
+            permissions_claim: permissions_claim.into(),
+            skip_oidc_scopes: matches!(permissions_claim, "scope" | "scp"),
+            strict,
+            unknown_permissions: UnknownPermissionLog::default(),
+            clock,
+        }
+    }
+}
+
+/// With `strict_validation = false`, unknown permissions are logged at info level once per
+/// distinct value (the first [`UnknownPermissionLog::MAX_VALUES`] of them), and at debug level
+/// after that, so that a client sending the same token all day does not flood the log.
+#[derive(Default)]
+pub(crate) struct UnknownPermissionLog {
+    seen: Mutex<HashSet<Box<str>>>,
+}
+
+impl UnknownPermissionLog {
+    /// How many distinct values are remembered; bounded, since the values come from tokens.
+    pub(crate) const MAX_VALUES: usize = 64;
+
+    fn record(&self, subject: &str, unknown: &[String]) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        for value in unknown {
+            if seen.contains(value.as_str()) {
+                tracing::debug!(
+                    subject,
+                    unknown = value.as_str(),
+                    "ignoring unknown permission"
+                );
+            } else if seen.len() < Self::MAX_VALUES {
+                seen.insert(value.as_str().into());
+                tracing::info!(
+                    subject,
+                    unknown = value.as_str(),
+                    "ignoring unknown permission in token (strict_validation = false); logged \
+                     once per value, then at debug level"
+                );
+                if seen.len() == Self::MAX_VALUES {
+                    tracing::info!(
+                        "{} distinct unknown permissions logged: further ones are logged at debug \
+                         level only",
+                        Self::MAX_VALUES
+                    );
+                }
+            } else {
+                tracing::debug!(
+                    subject,
+                    unknown = value.as_str(),
+                    "ignoring unknown permission"
+                );
+            }
+        }
+    }
+}
+
+impl fmt::Debug for UnknownPermissionLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let logged = self.seen.lock().map_or(0, |seen| seen.len());
+        f.debug_struct("UnknownPermissionLog")
+            .field("logged", &logged)
+            .finish()
+    }
 }
 
 /// A token that verified: its context, and the claims its validity depends on over time.
@@ -223,12 +301,14 @@ pub(crate) struct ParsedToken<'t> {
     pub(crate) kid: Option<String>,
 }
 
-/// Splits the token and checks its header. `want_kid` copies out the `kid`.
-pub(crate) fn parse_token(
-    token: &str,
+/// Splits the token and checks its header: `alg` in `allowed`, `typ` in `types`. `want_kid`
+/// copies out the `kid`.
+pub(crate) fn parse_token<'t>(
+    token: &'t str,
     allowed: AlgorithmSet,
+    types: &TypeSet,
     want_kid: bool,
-) -> Result<ParsedToken<'_>, AuthError> {
+) -> Result<ParsedToken<'t>, AuthError> {
     if token.len() > MAX_CREDENTIAL_BYTES {
         return Err(AuthError::malformed("token longer than 8 KiB"));
     }
@@ -249,22 +329,32 @@ pub(crate) fn parse_token(
     let message = &token[..header.len() + 1 + payload.len()];
 
     let (alg, kid) = with_decoded(header, |bytes| {
-        let raw: RawHeader<'_> = serde_json::from_slice(bytes)
-            .map_err(|_| AuthError::malformed("token header is not a JSON object"))?;
+        if !starts_an_object(bytes) {
+            return Err(AuthError::malformed("token header is not a JSON object"));
+        }
+        let raw: Header<'_> = serde_json::from_slice(bytes).map_err(|_| {
+            AuthError::malformed(
+                "token header has a member of the wrong type, a member twice, or is not JSON",
+            )
+        })?;
         let alg = raw
             .alg
+            .ok_or(AuthError::malformed("token header has no alg"))?
             .parse::<Algorithm>()
             .ok()
             .filter(|a| allowed.contains(*a))
             .ok_or(AuthError::invalid(InvalidReason::AlgorithmNotAllowed))?;
-        if raw.crit.is_some() {
+        if raw.crit {
             return Err(AuthError::invalid(InvalidReason::CriticalHeader));
         }
         if raw.b64 == Some(false) {
             return Err(AuthError::invalid(InvalidReason::UnencodedPayload));
         }
-        if raw.jwk.is_some() || raw.jku.is_some() || raw.x5u.is_some() || raw.x5c.is_some() {
+        if raw.embedded_key {
             return Err(AuthError::invalid(InvalidReason::EmbeddedKey));
+        }
+        if !types.allows(raw.typ.as_deref()) {
+            return Err(AuthError::invalid(InvalidReason::TypeNotAllowed));
         }
         let kid = if want_kid {
             raw.kid.map(Cow::into_owned)
@@ -370,9 +460,15 @@ impl fmt::Debug for StaticKey {
 }
 
 fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<Verified, AuthError> {
+    // Told apart here because the seed reports a claim of the wrong type as a data error, and a
+    // payload of the wrong JSON type would be one too.
+    if !starts_an_object(bytes) {
+        return Err(AuthError::malformed("token payload is not a JSON object"));
+    }
     let seed = ClaimsSeed {
         permissions_claim: &rules.permissions_claim,
         audience: rules.audience.as_deref(),
+        skip_oidc_scopes: rules.skip_oidc_scopes,
     };
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let claims = seed
@@ -412,11 +508,7 @@ fn check_claims(bytes: &[u8], rules: &ClaimRules) -> Result<Verified, AuthError>
         if rules.strict {
             return Err(AuthError::invalid(InvalidReason::UnknownPermission));
         }
-        tracing::info!(
-            subject = &*sub,
-            unknown = ?claims.unknown,
-            "ignoring unknown permissions in token (strict_validation = false)"
-        );
+        rules.unknown_permissions.record(&sub, &claims.unknown);
     }
     times.check_not_expired(rules.leeway, now)?;
     let issuer = match (&rules.issuer, claims.iss) {
@@ -461,24 +553,260 @@ fn with_decoded<T>(
     }
 }
 
-#[derive(Deserialize)]
-struct RawHeader<'a> {
-    #[serde(borrow)]
-    alg: Cow<'a, str>,
-    #[serde(borrow, default)]
+/// Whether the JSON text `bytes` is an object (its first non-blank byte is `{`): a header or
+/// payload of another JSON type is `malformed`, whatever the rest of the checks would say.
+#[inline]
+fn starts_an_object(bytes: &[u8]) -> bool {
+    bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+        == Some(&b'{')
+}
+
+/// The JOSE header, as far as the verifier reads it, borrowed from the decoded bytes.
+///
+/// Only a JSON object is accepted (a derived `Deserialize` would also take an array, read by
+/// position). Every registered member (RFC 7515 §4.1, `b64` of RFC 7797, `url`/`nonce` of
+/// RFC 8555, `enc`/`zip`) must have its registered type, `null` included in the refusal, and may
+/// appear once; members of other names are skipped unread, so their type and repetition do not
+/// matter.
+#[derive(Default)]
+struct Header<'a> {
+    alg: Option<Cow<'a, str>>,
     kid: Option<Cow<'a, str>>,
-    #[serde(default)]
-    crit: Option<IgnoredAny>,
-    #[serde(default)]
+    typ: Option<Cow<'a, str>>,
+    crit: bool,
     b64: Option<bool>,
-    #[serde(default)]
-    jwk: Option<IgnoredAny>,
-    #[serde(default)]
-    jku: Option<IgnoredAny>,
-    #[serde(default)]
-    x5u: Option<IgnoredAny>,
-    #[serde(default)]
-    x5c: Option<IgnoredAny>,
+    /// `jwk`, `jku`, `x5u` or `x5c`: the token names its own key.
+    embedded_key: bool,
+}
+
+/// A header member name, read without allocating.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HeaderMember {
+    Alg,
+    Kid,
+    Typ,
+    Cty,
+    Crit,
+    B64,
+    Jwk,
+    Jku,
+    X5u,
+    X5c,
+    X5t,
+    X5tS256,
+    Enc,
+    Zip,
+    Url,
+    Nonce,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for HeaderMember {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HeaderMember;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a header member name")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HeaderMember, E> {
+                use HeaderMember::*;
+                Ok(match v {
+                    "alg" => Alg,
+                    "kid" => Kid,
+                    "typ" => Typ,
+                    "cty" => Cty,
+                    "crit" => Crit,
+                    "b64" => B64,
+                    "jwk" => Jwk,
+                    "jku" => Jku,
+                    "x5u" => X5u,
+                    "x5c" => X5c,
+                    "x5t" => X5t,
+                    "x5t#S256" => X5tS256,
+                    "enc" => Enc,
+                    "zip" => Zip,
+                    "url" => Url,
+                    "nonce" => Nonce,
+                    _ => Other,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Header<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(HeaderVisitor)
+    }
+}
+
+struct HeaderVisitor;
+
+impl<'de> Visitor<'de> for HeaderVisitor {
+    type Value = Header<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use HeaderMember::*;
+        let mut header = Header::default();
+        let mut seen = 0u32;
+        while let Some(member) = map.next_key::<HeaderMember>()? {
+            if member != Other {
+                let bit = 1u32 << member as u32;
+                if seen & bit != 0 {
+                    return Err(de::Error::custom("duplicate header member"));
+                }
+                seen |= bit;
+            }
+            match member {
+                Alg => header.alg = Some(map.next_value::<CowStr<'de>>()?.0),
+                Kid => header.kid = Some(map.next_value::<CowStr<'de>>()?.0),
+                Typ => header.typ = Some(map.next_value::<CowStr<'de>>()?.0),
+                Cty | X5t | X5tS256 | Enc | Zip | Url | Nonce => {
+                    map.next_value::<AnyStr>()?;
+                }
+                Jku | X5u => {
+                    map.next_value::<AnyStr>()?;
+                    header.embedded_key = true;
+                }
+                Jwk | X5c => {
+                    map.next_value::<IgnoredAny>()?;
+                    header.embedded_key = true;
+                }
+                Crit => {
+                    map.next_value::<IgnoredAny>()?;
+                    header.crit = true;
+                }
+                B64 => header.b64 = Some(map.next_value::<bool>()?),
+                Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(header)
+    }
+}
+
+/// A JSON string, checked and dropped without copying.
+struct AnyStr;
+
+impl<'de> Deserialize<'de> for AnyStr {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = AnyStr;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<AnyStr, E> {
+                Ok(AnyStr)
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The `typ` header values a verifier accepts (`jwt_allowed_types`), normalised at start-up so
+/// that a request compares without allocating.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct TypeSet {
+    /// `""` was listed: a header without `typ` is accepted.
+    absent: bool,
+    /// The listed media types without an `application/` prefix, as written otherwise (compared
+    /// ASCII-case-insensitively).
+    names: Box<[Box<str>]>,
+}
+
+/// The media-type prefix RFC 7515 §4.1.9 lets a `typ` omit.
+const APPLICATION: &str = "application/";
+
+impl TypeSet {
+    /// Reads `jwt_allowed_types`; the error says what is wrong with which entry (1-based), never
+    /// quoting it.
+    pub(crate) fn parse(list: &[String]) -> Result<Self, String> {
+        if list.is_empty() {
+            return Err(
+                "the list is empty: no token could be accepted (the default is \
+                 [\"JWT\", \"at+jwt\", \"\"])"
+                    .to_owned(),
+            );
+        }
+        let mut absent = false;
+        let mut names: Vec<Box<str>> = Vec::new();
+        for (i, entry) in list.iter().enumerate() {
+            if entry.is_empty() {
+                absent = true;
+                continue;
+            }
+            let name = strip_application(entry);
+            if !is_media_subtype(name) {
+                return Err(format!(
+                    "entry {} is not a media type name: letters, digits and !#$&-^_.+ (up to 127, \
+                     starting with a letter or digit), optionally after application/, or \"\" for \
+                     a token without typ",
+                    i + 1
+                ));
+            }
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+                names.push(name.into());
+            }
+        }
+        Ok(TypeSet {
+            absent,
+            names: names.into_boxed_slice(),
+        })
+    }
+
+    /// Whether a token whose header has `typ` (or none) is accepted.
+    #[inline]
+    pub(crate) fn allows(&self, typ: Option<&str>) -> bool {
+        match typ {
+            None => self.absent,
+            Some(typ) => {
+                let typ = strip_application(typ);
+                self.names.iter().any(|n| n.eq_ignore_ascii_case(typ))
+            }
+        }
+    }
+}
+
+impl fmt::Debug for TypeSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let absent = self.absent.then_some("");
+        f.debug_set()
+            .entries(self.names.iter().map(|n| &**n).chain(absent))
+            .finish()
+    }
+}
+
+/// `typ` without a leading `application/` (in any case).
+#[inline]
+fn strip_application(typ: &str) -> &str {
+    match typ.get(..APPLICATION.len()) {
+        Some(prefix) if prefix.eq_ignore_ascii_case(APPLICATION) => &typ[APPLICATION.len()..],
+        _ => typ,
+    }
+}
+
+/// A `restricted-name` of RFC 6838 §4.2: what may follow `application/` in a media type.
+fn is_media_subtype(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (1..=127).contains(&bytes.len())
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes.iter().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#' | b'$' | b'&' | b'-' | b'^' | b'_' | b'.' | b'+'
+                )
+        })
 }
 
 /// The claims we read, borrowed from the decoded payload.
@@ -496,6 +824,53 @@ struct Claims<'a> {
 struct ClaimsSeed<'r> {
     permissions_claim: &'r str,
     audience: Option<&'r str>,
+    skip_oidc_scopes: bool,
+}
+
+/// A claim name, read without allocating (also when written with escapes).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ClaimName {
+    Sub,
+    Iss,
+    Exp,
+    Nbf,
+    Iat,
+    Aud,
+    Permissions,
+    Other,
+}
+
+/// Reads a claim name; the seed is the configured permissions claim.
+struct ClaimNameSeed<'r>(&'r str);
+
+impl<'de> DeserializeSeed<'de> for ClaimNameSeed<'_> {
+    type Value = ClaimName;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<ClaimName, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl Visitor<'_> for ClaimNameSeed<'_> {
+    type Value = ClaimName;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a claim name")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<ClaimName, E> {
+        // The registered claims first: a permissions claim named `sub` stays `sub`.
+        Ok(match v {
+            "sub" => ClaimName::Sub,
+            "iss" => ClaimName::Iss,
+            "exp" => ClaimName::Exp,
+            "nbf" => ClaimName::Nbf,
+            "iat" => ClaimName::Iat,
+            "aud" => ClaimName::Aud,
+            _ if v == self.0 => ClaimName::Permissions,
+            _ => ClaimName::Other,
+        })
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for ClaimsSeed<'_> {
@@ -525,64 +900,72 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             unknown: Vec::new(),
         };
         let (mut seen_aud, mut seen_perms) = (false, false);
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(name) = map.next_key_seed(ClaimNameSeed(self.permissions_claim))? {
             let dup = || de::Error::custom("duplicate claim");
-            match &*key {
-                "sub" => {
+            match name {
+                ClaimName::Sub => {
                     if claims.sub.is_some() {
                         return Err(dup());
                     }
                     claims.sub = Some(map.next_value::<CowStr<'de>>()?.0);
                 }
-                "iss" => {
+                ClaimName::Iss => {
                     if claims.iss.is_some() {
                         return Err(dup());
                     }
                     claims.iss = Some(map.next_value::<CowStr<'de>>()?.0);
                 }
-                "exp" | "nbf" | "iat" => {
-                    let slot = match &*key {
-                        "exp" => &mut claims.exp,
-                        "nbf" => &mut claims.nbf,
-                        _ => &mut claims.iat,
+                ClaimName::Exp | ClaimName::Nbf | ClaimName::Iat => {
+                    // exp and nbf are refused outside the u64 range rather than saturated (a
+                    // negative nbf would otherwise pass as 0); a fractional nbf rounds up and a
+                    // fractional exp down, so neither widens the token's validity.
+                    let (slot, seed) = match name {
+                        ClaimName::Exp => (
+                            &mut claims.exp,
+                            NumericDate {
+                                unsigned: true,
+                                round_up: false,
+                            },
+                        ),
+                        ClaimName::Nbf => (
+                            &mut claims.nbf,
+                            NumericDate {
+                                unsigned: true,
+                                round_up: true,
+                            },
+                        ),
+                        _ => (
+                            &mut claims.iat,
+                            NumericDate {
+                                unsigned: false,
+                                round_up: false,
+                            },
+                        ),
                     };
                     if slot.is_some() {
                         return Err(dup());
                     }
-                    // exp and nbf are refused outside the u64 range rather than saturated (a
-                    // negative nbf would otherwise pass as 0); a fractional nbf rounds up and a
-                    // fractional exp down, so neither widens the token's validity.
-                    let seed = match &*key {
-                        "exp" => NumericDate {
-                            unsigned: true,
-                            round_up: false,
-                        },
-                        "nbf" => NumericDate {
-                            unsigned: true,
-                            round_up: true,
-                        },
-                        _ => NumericDate {
-                            unsigned: false,
-                            round_up: false,
-                        },
-                    };
                     *slot = Some(map.next_value_seed(seed)?);
                 }
-                "aud" => {
+                ClaimName::Aud => {
                     if seen_aud {
                         return Err(dup());
                     }
                     seen_aud = true;
                     claims.aud_matches = map.next_value_seed(AudSeed(self.audience))?;
                 }
-                k if k == self.permissions_claim => {
+                ClaimName::Permissions => {
                     if seen_perms {
                         return Err(dup());
                     }
                     seen_perms = true;
-                    map.next_value_seed(PermsSeed(&mut claims.permissions, &mut claims.unknown))?;
+                    map.next_value_seed(PermsSeed {
+                        permissions: &mut claims.permissions,
+                        unknown: &mut claims.unknown,
+                        skip_oidc_scopes: self.skip_oidc_scopes,
+                    })?;
                 }
-                _ => {
+                ClaimName::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
@@ -688,13 +1071,22 @@ impl<'de> Visitor<'de> for AudSeed<'_> {
 }
 
 /// The permissions claim: an array of strings, or one space-separated string (`scope`, `scp`).
-struct PermsSeed<'c>(&'c mut PermissionSet, &'c mut Vec<String>);
+struct PermsSeed<'c> {
+    permissions: &'c mut PermissionSet,
+    unknown: &'c mut Vec<String>,
+    /// Skip the OpenID Connect scope values (`openid`, `profile`, ...): neither granted nor
+    /// unknown.
+    skip_oidc_scopes: bool,
+}
 
 impl PermsSeed<'_> {
     fn grant(&mut self, s: &str) {
+        if self.skip_oidc_scopes && is_oidc_scope_value(s) {
+            return;
+        }
         let parsed = PermissionSet::parse_grants(std::iter::once(s));
-        *self.0 = self.0.union(parsed.permissions);
-        self.1.extend(parsed.unknown);
+        *self.permissions = self.permissions.union(parsed.permissions);
+        self.unknown.extend(parsed.unknown);
     }
 }
 
@@ -740,6 +1132,226 @@ mod tests {
         URL_SAFE_NO_PAD.encode(s)
     }
 
+    fn types(list: &[&str]) -> TypeSet {
+        TypeSet::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()).unwrap()
+    }
+
+    fn default_types() -> TypeSet {
+        types(&["JWT", "at+jwt", ""])
+    }
+
+    /// The reason `parse_token` gives for a token with this header (and an RS256 key).
+    fn header_verdict(header: &str) -> Result<(), crate::error::FailureReason> {
+        let token = format!("{}.{}.c2ln", b64(header), b64("{}"));
+        parse_token(&token, all(), &default_types(), false)
+            .map(|_| ())
+            .map_err(|e| e.reason())
+    }
+
+    #[test]
+    fn header_that_is_not_an_object_is_malformed() {
+        use crate::error::FailureReason::Malformed;
+        for header in [
+            r#"["RS256"]"#,
+            r#"["ES256","kid"]"#,
+            r#"["JWT","RS256"]"#,
+            r#""RS256""#,
+            "null",
+            "5",
+            r#" [{"alg":"RS256"}]"#,
+        ] {
+            assert_eq!(header_verdict(header), Err(Malformed), "{header}");
+        }
+        assert_eq!(header_verdict(r#" {"alg":"RS256"}"#), Ok(()));
+    }
+
+    #[test]
+    fn header_member_of_the_wrong_type_is_malformed() {
+        use crate::error::FailureReason::Malformed;
+        for header in [
+            r#"{"alg":5}"#,
+            r#"{"alg":null}"#,
+            r#"{"alg":"RS256","typ":5}"#,
+            r#"{"alg":"RS256","typ":null}"#,
+            r#"{"alg":"RS256","typ":["JWT"]}"#,
+            r#"{"alg":"RS256","cty":[]}"#,
+            r#"{"alg":"RS256","kid":5}"#,
+            r#"{"alg":"RS256","kid":null}"#,
+            r#"{"alg":"RS256","x5t":1}"#,
+            r#"{"alg":"RS256","x5t#S256":{}}"#,
+            r#"{"alg":"RS256","enc":true}"#,
+            r#"{"alg":"RS256","zip":true}"#,
+            r#"{"alg":"RS256","url":1}"#,
+            r#"{"alg":"RS256","nonce":1}"#,
+            r#"{"alg":"RS256","b64":"x"}"#,
+            r#"{"alg":"RS256","jku":5}"#,
+            r#"{"typ":"JWT"}"#,
+        ] {
+            assert_eq!(header_verdict(header), Err(Malformed), "{header}");
+        }
+        // Members of other names are not read, whatever their type.
+        assert_eq!(header_verdict(r#"{"alg":"RS256","tenant":[1,{}]}"#), Ok(()));
+    }
+
+    #[test]
+    fn duplicate_header_member_is_malformed() {
+        use crate::error::FailureReason::Malformed;
+        for header in [
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"{"alg":"RS256","alg":"RS256"}"#,
+            r#"{"alg":"RS256","typ":"JWT","typ":"JWT"}"#,
+            r#"{"alg":"RS256","kid":"a","kid":"a"}"#,
+            r#"{"alg":"RS256","cty":"JWT","cty":"JWT"}"#,
+        ] {
+            assert_eq!(header_verdict(header), Err(Malformed), "{header}");
+        }
+        // A private member we never read may repeat.
+        assert_eq!(header_verdict(r#"{"alg":"RS256","x":1,"x":2}"#), Ok(()));
+    }
+
+    #[test]
+    fn typ_is_checked_against_the_allowed_types() {
+        use crate::error::FailureReason::Invalid;
+        for ok in [
+            r#"{"alg":"RS256"}"#,
+            r#"{"alg":"RS256","typ":"JWT"}"#,
+            r#"{"alg":"RS256","typ":"jwt"}"#,
+            r#"{"alg":"RS256","typ":"at+jwt"}"#,
+            r#"{"alg":"RS256","typ":"AT+JWT"}"#,
+            r#"{"alg":"RS256","typ":"application/at+jwt"}"#,
+            r#"{"alg":"RS256","typ":"Application/JWT"}"#,
+            r#"{"alg":"RS256","typ":"JWT"}"#,
+        ] {
+            assert_eq!(header_verdict(ok), Ok(()), "{ok}");
+        }
+        for refused in [
+            r#"{"alg":"RS256","typ":"JWE"}"#,
+            r#"{"alg":"RS256","typ":""}"#,
+            r#"{"alg":"RS256","typ":"application/"}"#,
+            r#"{"alg":"RS256","typ":"text/jwt"}"#,
+            r#"{"alg":"RS256","typ":"JWT "}"#,
+            r#"{"alg":"RS256","typ":"dpop+jwt"}"#,
+            r#"{"alg":"RS256","typ":"application/application/jwt"}"#,
+        ] {
+            assert_eq!(header_verdict(refused), Err(Invalid), "{refused}");
+        }
+        let at_jwt_only = types(&["application/AT+JWT"]);
+        let check = |header: &str| {
+            let token = format!("{}.{}.c2ln", b64(header), b64("{}"));
+            parse_token(&token, all(), &at_jwt_only, false).map(|_| ())
+        };
+        assert!(check(r#"{"alg":"RS256","typ":"at+jwt"}"#).is_ok());
+        let err = check(r#"{"alg":"RS256","typ":"JWT"}"#).unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::Invalid {
+                reason: InvalidReason::TypeNotAllowed
+            }
+        ));
+        assert!(check(r#"{"alg":"RS256"}"#).is_err());
+    }
+
+    #[test]
+    fn allowed_types_refuse_an_empty_list_and_garbage() {
+        let parse = |list: &[&str]| {
+            TypeSet::parse(&list.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        };
+        assert!(parse(&["JWT", "at+jwt", ""]).is_ok());
+        assert!(parse(&[""]).is_ok());
+        assert!(parse(&["application/at+jwt", "secevent+jwt"]).is_ok());
+        for bad in [
+            &[][..],
+            &["JWT", " at+jwt"],
+            &["application/"],
+            &["text/plain"],
+            &["a b"],
+            &["+jwt"],
+            &["jwt\u{0}"],
+            &["é"],
+        ] {
+            let err = parse(bad).unwrap_err();
+            // (`application/` is named by the message itself.)
+            for entry in bad
+                .iter()
+                .filter(|e| !e.is_empty() && **e != "application/")
+            {
+                assert!(!err.contains(entry), "{err}");
+            }
+        }
+        assert_eq!(
+            format!("{:?}", parse(&["JWT", "jwt", ""]).unwrap()),
+            r#"{"JWT", ""}"#
+        );
+    }
+
+    #[test]
+    fn payload_that_is_not_an_object_is_malformed() {
+        let rules = ClaimRules::new("permissions", true, Clock::System);
+        for payload in ["[1]", "null", "\"claims\"", "5", " []", "", "x"] {
+            let err = check_claims(payload.as_bytes(), &rules).unwrap_err();
+            assert_eq!(
+                err.reason(),
+                crate::error::FailureReason::Malformed,
+                "{payload:?}"
+            );
+        }
+        // A claim of the wrong type inside an object is still `invalid`.
+        let err = check_claims(br#"{"sub":5,"exp":1}"#, &rules).unwrap_err();
+        assert_eq!(err.reason(), crate::error::FailureReason::Invalid);
+    }
+
+    #[test]
+    fn oidc_scope_values_are_skipped_in_scope_claims_only() {
+        let exp = Clock::System.now() + 60;
+        let scope = "openid profile email address phone offline_access tasks:read";
+        for claim in ["scope", "scp"] {
+            let rules = ClaimRules::new(claim, true, Clock::System);
+            for value in [
+                format!("\"{scope}\""),
+                format!("{:?}", scope.split(' ').collect::<Vec<_>>()),
+            ] {
+                let payload = format!(r#"{{"sub":"a","exp":{exp},"{claim}":{value}}}"#);
+                let ctx = check_claims(payload.as_bytes(), &rules).unwrap().context;
+                assert_eq!(
+                    ctx.permissions(),
+                    PermissionSet::EMPTY.with(tasker_permissions::Permission::TasksRead),
+                    "{payload}"
+                );
+            }
+            // Any other unknown value is still refused in strict mode, and the OIDC values are
+            // exact (case-sensitive).
+            for other in ["openid tasks:fly", "OpenID tasks:read", "openid *"] {
+                let payload = format!(r#"{{"sub":"a","exp":{exp},"{claim}":"{other}"}}"#);
+                let err = check_claims(payload.as_bytes(), &rules).unwrap_err();
+                assert_eq!(
+                    err.reason(),
+                    crate::error::FailureReason::Invalid,
+                    "{other}"
+                );
+            }
+        }
+        // In a `permissions` claim, `openid` is an unknown permission like any other.
+        let rules = ClaimRules::new("permissions", true, Clock::System);
+        let payload = format!(r#"{{"sub":"a","exp":{exp},"permissions":["openid","tasks:read"]}}"#);
+        assert!(check_claims(payload.as_bytes(), &rules).is_err());
+    }
+
+    #[test]
+    fn unknown_permissions_are_remembered_once_and_boundedly() {
+        let log = UnknownPermissionLog::default();
+        log.record("a", &["x".to_owned(), "x".to_owned(), "y".to_owned()]);
+        log.record("b", &["x".to_owned()]);
+        assert_eq!(log.seen.lock().unwrap().len(), 2);
+        let many: Vec<String> = (0..3 * UnknownPermissionLog::MAX_VALUES)
+            .map(|i| format!("p{i}"))
+            .collect();
+        log.record("c", &many);
+        assert_eq!(
+            log.seen.lock().unwrap().len(),
+            UnknownPermissionLog::MAX_VALUES
+        );
+    }
+
     #[test]
     fn header_with_jku_is_invalid() {
         let token = format!(
@@ -747,26 +1359,19 @@ mod tests {
             b64(r#"{"alg":"RS256","jku":"https://evil.example/jwks"}"#),
             b64("{}")
         );
-        let err = parse_token(&token, all(), false).unwrap_err();
+        let err = parse_token(&token, all(), &default_types(), false).unwrap_err();
         assert_eq!(err.reason(), crate::error::FailureReason::Invalid);
     }
 
     #[test]
     fn four_parts_is_malformed() {
-        let err = parse_token("a.b.c.d", all(), false).unwrap_err();
+        let err = parse_token("a.b.c.d", all(), &default_types(), false).unwrap_err();
         assert_eq!(err.reason(), crate::error::FailureReason::Malformed);
     }
 
     #[test]
     fn scope_string_and_array_grant_permissions() {
-        let rules = ClaimRules {
-            issuer: None,
-            audience: None,
-            leeway: 0,
-            permissions_claim: "scope".into(),
-            strict: true,
-            clock: Clock::System,
-        };
+        let rules = ClaimRules::new("scope", true, Clock::System);
         let exp = Clock::System.now() + 60;
         let ctx = check_claims(
             format!(r#"{{"sub":"a","exp":{exp},"scope":"tasks:read  dlq:*"}}"#).as_bytes(),
@@ -781,14 +1386,7 @@ mod tests {
 
     #[test]
     fn duplicate_claim_is_invalid() {
-        let rules = ClaimRules {
-            issuer: None,
-            audience: None,
-            leeway: 0,
-            permissions_claim: "permissions".into(),
-            strict: true,
-            clock: Clock::System,
-        };
+        let rules = ClaimRules::new("permissions", true, Clock::System);
         let exp = Clock::System.now() + 60;
         let err = check_claims(
             format!(r#"{{"sub":"a","exp":{exp},"sub":"b"}}"#).as_bytes(),
@@ -799,14 +1397,11 @@ mod tests {
     }
 
     fn rules_at(now: i64) -> ClaimRules {
-        ClaimRules {
-            issuer: None,
-            audience: None,
-            leeway: 0,
-            permissions_claim: "permissions".into(),
-            strict: true,
-            clock: Clock::Manual(crate::clock::ManualClock::new(now)),
-        }
+        ClaimRules::new(
+            "permissions",
+            true,
+            Clock::Manual(crate::clock::ManualClock::new(now)),
+        )
     }
 
     #[test]

@@ -114,6 +114,26 @@ impl PermissionSet {
     }
 }
 
+/// The scope values OpenID Connect Core defines (`openid`, and those of §5.4 and §11): an IdP
+/// such as Keycloak or Okta puts them in the `scope`/`scp` claim of every access token next to
+/// the API's own scopes. They are not permissions: with `permissions_claim = "scope"` or `"scp"`
+/// they are skipped, neither granting anything nor counting as unknown under
+/// `strict_validation`.
+pub(crate) const OIDC_SCOPE_VALUES: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+/// Whether `value` is one of [`OIDC_SCOPE_VALUES`] (exactly: scope values are case-sensitive).
+#[inline]
+pub(crate) fn is_oidc_scope_value(value: &str) -> bool {
+    OIDC_SCOPE_VALUES.contains(&value)
+}
+
 /// What one granted string stands for, or `None` when it grants nothing.
 fn parse_grant(grant: &str) -> Option<PermissionSet> {
     if let Some(p) = Permission::from_name(grant) {

@@ -133,6 +133,11 @@ pub struct AuthConfig {
     /// `jwt_allowed_algorithms`: the only `alg` values accepted; they must fit the key. `none`
     /// and `HS*` are refused at start-up. Default `["RS256"]`.
     pub jwt_allowed_algorithms: Vec<String>,
+    /// `jwt_allowed_types`: the accepted `typ` headers, compared ASCII-case-insensitively and
+    /// with an optional `application/` prefix on the token's side; `""` accepts a token without
+    /// `typ`. `["at+jwt"]` accepts RFC 9068 access tokens only. Anything else is `invalid`.
+    /// Default `["JWT", "at+jwt", ""]`.
+    pub jwt_allowed_types: Vec<String>,
     /// `jwt_cache_max_entries`: how many verified tokens are kept so that their next use skips
     /// the signature check (at most 1,000,000); `0` disables the cache. Default `10000`.
     #[serde(deserialize_with = "lenient_u64")]
@@ -184,6 +189,7 @@ impl AuthConfig {
             jwt_public_key_path: String::new(),
             jwt_public_key: String::new(),
             jwt_allowed_algorithms: vec!["RS256".to_owned()],
+            jwt_allowed_types: vec!["JWT".to_owned(), "at+jwt".to_owned(), String::new()],
             jwt_cache_max_entries: 10_000,
             jwks_url: String::new(),
             jwks_refresh_interval_seconds: 3600,

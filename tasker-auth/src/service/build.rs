@@ -13,7 +13,7 @@ use crate::api_key::ApiKeyRegistry;
 use crate::clock::Clock;
 use crate::config::{AuthConfig, ConfigError, JwtVerificationMethod};
 use crate::context::SecurityContext;
-use crate::jwt::{self, AlgorithmSet, ClaimRules, StaticKey};
+use crate::jwt::{self, AlgorithmSet, ClaimRules, StaticKey, TypeSet};
 use crate::token_cache::{MAX_ENTRIES_LIMIT, TokenCache};
 
 impl SecurityService {
@@ -74,6 +74,8 @@ impl SecurityService {
 
         let api_key_header = parse_api_key_header(&cfg.api_key_header)?;
         let allowed = parse_allowed_algorithms(&cfg.jwt_allowed_algorithms)?;
+        let types = TypeSet::parse(&cfg.jwt_allowed_types)
+            .map_err(|problem| ConfigError::invalid("web.auth.jwt_allowed_types", problem))?;
         if cfg.permissions_claim.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "web.auth.permissions_claim",
@@ -96,6 +98,7 @@ impl SecurityService {
         let jwt = keys.map(|keys| JwtVerifier {
             keys,
             allowed,
+            types,
             rules: claim_rules(cfg, clock),
             cache: TokenCache::new(cfg.jwt_cache_max_entries),
         });
@@ -173,7 +176,7 @@ fn parse_api_key_header(name: &str) -> Result<HeaderName, ConfigError> {
 fn parse_allowed_algorithms(names: &[String]) -> Result<AlgorithmSet, ConfigError> {
     const KEY: &str = "web.auth.jwt_allowed_algorithms";
     let mut set = AlgorithmSet::default();
-    for name in names {
+    for (i, name) in names.iter().enumerate() {
         if name.eq_ignore_ascii_case("none") {
             return Err(ConfigError::invalid(
                 KEY,
@@ -184,7 +187,8 @@ fn parse_allowed_algorithms(names: &[String]) -> Result<AlgorithmSet, ConfigErro
             ConfigError::invalid(
                 KEY,
                 format!(
-                    "unknown algorithm {name:?} (expected {})",
+                    "entry {} is not a known algorithm (expected {})",
+                    i + 1,
                     jwt::public_key_algorithm_list()
                 ),
             )
@@ -208,12 +212,10 @@ fn parse_allowed_algorithms(names: &[String]) -> Result<AlgorithmSet, ConfigErro
 
 fn claim_rules(cfg: &AuthConfig, clock: Clock) -> ClaimRules {
     ClaimRules {
-        clock,
         issuer: (!cfg.jwt_issuer.is_empty()).then(|| Arc::from(cfg.jwt_issuer.as_str())),
         audience: (!cfg.jwt_audience.is_empty()).then(|| cfg.jwt_audience.clone().into()),
         leeway: cfg.leeway_seconds,
-        permissions_claim: cfg.permissions_claim.trim().into(),
-        strict: cfg.strict_validation,
+        ..ClaimRules::new(cfg.permissions_claim.trim(), cfg.strict_validation, clock)
     }
 }
 

@@ -48,7 +48,9 @@ use http::{HeaderMap, HeaderName, header};
 use crate::api_key::ApiKeyRegistry;
 use crate::context::SecurityContext;
 use crate::error::{AuthError, InvalidReason};
-use crate::jwt::{self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey, Verified};
+use crate::jwt::{
+    self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey, TypeSet, Verified,
+};
 use crate::token_cache::{TokenCache, TokenCacheStats, VerifiedBy};
 
 /// Authenticates requests: JWT bearer tokens (static key or JWKS) and API keys.
@@ -70,6 +72,9 @@ struct Inner {
 struct JwtVerifier {
     keys: KeySource,
     allowed: AlgorithmSet,
+    /// `jwt_allowed_types`, checked before the signature (a cached token was checked when it
+    /// entered the cache, by this same service).
+    types: TypeSet,
     rules: ClaimRules,
     /// Tokens that verified (`None`: `jwt_cache_max_entries = 0`).
     cache: Option<TokenCache>,
@@ -179,7 +184,7 @@ impl SecurityService {
         if let Some(cache) = &jwt.cache {
             cache.record_miss();
         }
-        let parsed = jwt::parse_token(token, jwt.allowed, true)?;
+        let parsed = jwt::parse_token(token, jwt.allowed, &jwt.types, true)?;
         let Some(kid) = parsed.kid.as_deref() else {
             return Err(AuthError::invalid(InvalidReason::MissingKid));
         };
@@ -301,7 +306,7 @@ impl JwtVerifier {
     #[inline]
     fn verify_static(&self, key: &StaticKey, token: &str) -> Result<SecurityContext, AuthError> {
         let verify = || -> Result<Verified, AuthError> {
-            jwt::parse_token(token, self.allowed, false)
+            jwt::parse_token(token, self.allowed, &self.types, false)
                 .and_then(|t| key.verify_token(&t, &self.rules))
         };
         let Some(cache) = &self.cache else {
@@ -365,6 +370,7 @@ impl fmt::Debug for SecurityService {
             };
             d.field("jwt_keys", &keys)
                 .field("jwt_allowed_algorithms", &jwt.allowed)
+                .field("jwt_allowed_types", &jwt.types)
                 .field("jwt_rules", &jwt.rules)
                 .field("jwt_cache", &jwt.cache);
         }
