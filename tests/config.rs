@@ -79,6 +79,7 @@ fn defaults_match_the_spec() {
     );
     assert_eq!(auth.jwt_public_key_path, "");
     assert_eq!(auth.jwt_allowed_algorithms, vec!["RS256"]);
+    assert_eq!(auth.jwt_allowed_types, vec!["JWT", "at+jwt", ""]);
     assert_eq!(auth.jwks_url, "");
     assert_eq!(auth.jwks_refresh_interval_seconds, 3600);
     assert_eq!(auth.jwks_max_stale_seconds, 300);
@@ -107,6 +108,7 @@ fn full_spec_example_parses() {
         jwt_verification_method = "jwks"
         jwt_public_key_path = ""
         jwt_allowed_algorithms = ["RS256", "ES256"]
+        jwt_allowed_types = ["at+jwt"]
         jwks_url = "https://idp.example/.well-known/jwks.json"
         jwks_refresh_interval_seconds = 600
         jwks_max_stale_seconds = 60
@@ -129,6 +131,7 @@ fn full_spec_example_parses() {
     let auth = &config.web.auth;
     assert_eq!(config.web.bind_address, "127.0.0.1:8081");
     assert_eq!(auth.jwt_verification_method, JwtVerificationMethod::Jwks);
+    assert_eq!(auth.jwt_allowed_types, vec!["at+jwt"]);
     assert_eq!(auth.jwks_min_refresh_interval_seconds, 5);
     assert_eq!(auth.api_keys[0].description, "ci-reader");
     assert_eq!(
@@ -171,6 +174,206 @@ fn unknown_verification_method_is_an_error_naming_the_key() {
 fn invalid_toml_is_an_error() {
     let err = parse("[web\nbind_address = 1").unwrap_err();
     assert!(matches!(err, ConfigError::Parse { .. }), "{err}");
+}
+
+const SECRET: &str = "SUPERSECRET-0123456789abcdef";
+
+/// Asserts a load error at `key`, `line`, `column` whose message and `Debug` output hold neither
+/// the secret nor the source line, and still name the key.
+#[track_caller]
+fn assert_load_error(toml: &str, key: &str, line: usize, column: usize) -> String {
+    let err = parse(toml).expect_err(toml);
+    let message = err.to_string();
+    let debug = format!("{err:?}");
+    for text in [&message, &debug] {
+        assert!(!text.contains(SECRET), "secret in {text}");
+        assert!(
+            !text.contains("SUPERSECRET"),
+            "part of the secret in {text}"
+        );
+    }
+    assert_eq!(err.key(), Some(key), "{message}");
+    assert!(message.starts_with(&format!("{key}: ")), "{message}");
+    assert!(
+        message.ends_with(&format!("(line {line}, column {column})")),
+        "{message}"
+    );
+    match err {
+        ConfigError::Parse {
+            line: l, column: c, ..
+        } => assert_eq!((l, c), (Some(line), Some(column)), "{message}"),
+        other => panic!("not a parse error: {other}"),
+    }
+    message
+}
+
+#[test]
+fn syntax_errors_name_key_and_position_but_quote_no_value() {
+    let s = SECRET;
+    // A value followed by junk on its line.
+    let m = assert_load_error(
+        &format!("[web.auth]\nenabled = true\njwt_issuer = \"{s}\" x\n"),
+        "web.auth.jwt_issuer",
+        3,
+        45,
+    );
+    assert!(m.contains("TOML syntax error"), "{m}");
+    // The same with a literal string, and with an unterminated string.
+    assert_load_error(
+        &format!("[web.auth]\njwt_issuer = '{s}' 'x'\n"),
+        "web.auth.jwt_issuer",
+        2,
+        45,
+    );
+    assert_load_error(
+        &format!("[web.auth]\njwt_issuer = \"{s}\nleeway_seconds = 1\n"),
+        "web.auth.jwt_issuer",
+        2,
+        43,
+    );
+    assert_load_error(
+        &format!("[web.auth]\njwt_issuer = \"\"\"{s}\n"),
+        "web.auth.jwt_issuer",
+        3,
+        1,
+    );
+    // An unclosed array of secrets.
+    assert_load_error(
+        &format!("[web.auth]\napi_keys = [\"{s}\"\n"),
+        "web.auth.api_keys[0]",
+        2,
+        43,
+    );
+    // The key written twice, the second time with a secret.
+    assert_load_error(
+        &format!("[[web.auth.api_keys]]\nkey = \"a\"\nkey = \"{s}\"\n"),
+        "web.auth.api_keys[0].key",
+        3,
+        1,
+    );
+    // A number TOML parses but cannot hold: out of range, without its digits.
+    let m = assert_load_error(
+        "[web.auth]\nleeway_seconds = 98765432109876543210987\n",
+        "web.auth.leeway_seconds",
+        2,
+        18,
+    );
+    assert!(!m.contains("98765432109876543210987"), "{m}");
+}
+
+#[test]
+fn type_errors_name_key_and_position_but_quote_no_value() {
+    let s = SECRET;
+    let cases: Vec<(String, &str, usize, usize, &str)> = vec![
+        (
+            format!("[web.auth]\napi_keys = [\"{s}\"]\n"),
+            "web.auth.api_keys[0]",
+            2,
+            13,
+            "invalid type: expected struct ApiKeyConfig, found a string",
+        ),
+        (
+            format!("[web.auth]\nenabled = \"{s}\"\n"),
+            "web.auth.enabled",
+            2,
+            1,
+            "invalid value: expected true or false",
+        ),
+        (
+            format!("[web.auth]\nleeway_seconds = \"{s}\"\n"),
+            "web.auth.leeway_seconds",
+            2,
+            1,
+            "invalid value: expected a non-negative whole number",
+        ),
+        (
+            format!("[web.auth]\njwt_verification_method = \"{s}\"\n"),
+            "web.auth.jwt_verification_method",
+            2,
+            1,
+            "unknown value, expected one of `public_key`, `jwks`",
+        ),
+        (
+            format!("[web.auth]\njwt_allowed_algorithms = \"{s}\"\n"),
+            "web.auth.jwt_allowed_algorithms",
+            2,
+            1,
+            "invalid type: expected a sequence, found a string",
+        ),
+        (
+            format!("[web.auth]\njwt_allowed_types = [1, \"{s}\", [\"{s}\"]]\n"),
+            "web.auth.jwt_allowed_types[0]",
+            2,
+            22,
+            "invalid type: expected a string, found an integer",
+        ),
+        (
+            format!("[[web.auth.api_keys]]\nkey = [\"{s}\"]\n"),
+            "web.auth.api_keys[0].key",
+            2,
+            1,
+            "invalid type: expected a string, found an array",
+        ),
+        (
+            format!("[[web.auth.api_keys]]\nkey = \"a\"\npermissions = \"{s}\"\n"),
+            "web.auth.api_keys[0].permissions",
+            3,
+            1,
+            "invalid type: expected a sequence, found a string",
+        ),
+        (
+            format!("web = \"{s}\"\n"),
+            "web",
+            1,
+            1,
+            "invalid type: expected struct WebConfig, found a string",
+        ),
+        (
+            format!("web = {{ auth = {{ api_keys = \"{s}\" }} }}\n"),
+            "web.auth.api_keys",
+            1,
+            18,
+            "invalid type: expected a sequence, found a string",
+        ),
+        (
+            format!("[web]\nbind_address = {{ value = \"{s}\" }}\n"),
+            "web.bind_address",
+            2,
+            1,
+            "invalid type: expected a string, found a table",
+        ),
+        (
+            format!("[[web.auth.api_keys]]\nkey = \"{s}\"\n[[web.auth.api_keys]]\nkey = 5\n"),
+            "web.auth.api_keys[1].key",
+            4,
+            1,
+            "invalid type: expected a string, found an integer",
+        ),
+    ];
+    for (toml, key, line, column, problem) in cases {
+        let message = assert_load_error(&toml, key, line, column);
+        assert!(message.contains(problem), "{message}");
+    }
+}
+
+#[test]
+fn unknown_key_error_gives_its_position() {
+    let message = assert_load_error(
+        &format!("[web.auth]\njwt_issuer = \"{SECRET}\"\n  jwt_isuer = \"{SECRET}\"\n"),
+        "web.auth.jwt_isuer",
+        3,
+        3,
+    );
+    assert!(message.contains("unknown key `jwt_isuer`"), "{message}");
+}
+
+#[test]
+fn unquoted_datetime_is_read_as_its_text() {
+    let config = parse("[[web.auth.api_keys]]\nexpires_at = 2027-01-01T00:00:00Z\n").unwrap();
+    assert_eq!(
+        config.web.auth.api_keys[0].expires_at.as_deref(),
+        Some("2027-01-01T00:00:00Z")
+    );
 }
 
 #[test]
@@ -439,6 +642,39 @@ fn empty_algorithm_list_is_an_error() {
     let mut config = working();
     config.jwt_allowed_algorithms.clear();
     assert_startup_error(start(&config), "web.auth.jwt_allowed_algorithms", &[]);
+}
+
+#[test]
+fn empty_or_garbage_allowed_types_are_an_error() {
+    for bad in [
+        &[][..],
+        &["JWT", "at jwt"],
+        &["text/plain"],
+        &["application/"],
+        &[" JWT"],
+        &["JWT", "secret\u{7}"],
+    ] {
+        let mut config = working();
+        config.jwt_allowed_types = bad.iter().map(|s| (*s).to_owned()).collect();
+        assert_startup_error(
+            start(&config),
+            "web.auth.jwt_allowed_types",
+            &["at jwt", "text/plain", " JWT", "secret"],
+        );
+    }
+    // An RFC 9068-only list, with the prefix written out, is fine.
+    let mut config = working();
+    config.jwt_allowed_types = vec!["application/at+jwt".into()];
+    assert!(start(&config).is_ok());
+}
+
+#[test]
+fn unknown_algorithm_error_does_not_quote_it() {
+    let mut config = working();
+    config.jwt_allowed_algorithms = vec!["RS256".into(), "SUPERSECRET-alg".into()];
+    let err = start(&config).unwrap_err().to_string();
+    assert!(err.contains("entry 2"), "{err}");
+    assert!(!err.contains("SUPERSECRET"), "{err}");
 }
 
 #[test]

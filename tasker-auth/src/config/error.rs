@@ -17,13 +17,20 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     /// The file is not valid TOML, holds an unknown key, or a value of the wrong type.
-    #[error("{}{source}", key_prefix(key))]
+    ///
+    /// The message is rebuilt from the parser's rather than kept as a source: toml's error quotes
+    /// the source line, and serde's quotes the value, either of which may be a secret.
+    #[error("{}{problem}{}", key_prefix(key), position(*line, *column))]
     Parse {
-        /// The key at fault (empty for a syntax error, whose message gives the line).
+        /// The key at fault, e.g. `web.auth.api_keys[0].key`; for a syntax error, the last key
+        /// written before it (empty when there is none).
         key: String,
-        /// The parser's error.
-        #[source]
-        source: toml::de::Error,
+        /// The 1-based line of the file where the problem is, when known.
+        line: Option<usize>,
+        /// The 1-based column (in characters) on that line, when known.
+        column: Option<usize>,
+        /// What is wrong, naming no value.
+        problem: String,
     },
     /// A `${VAR}` substitution failed.
     #[error("{key}: {problem}")]
@@ -83,6 +90,14 @@ pub enum ConfigError {
         #[source]
         source: crate::jwks::JwksError,
     },
+}
+
+fn position(line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
+        (Some(line), None) => format!(" (line {line})"),
+        _ => String::new(),
+    }
 }
 
 fn key_prefix(key: &str) -> String {

@@ -27,6 +27,7 @@
 //! assert_eq!(config.web.auth.leeway_seconds, 30);
 //! ```
 
+mod deserializer;
 mod error;
 mod load;
 mod redact;
@@ -34,6 +35,7 @@ mod substitute;
 
 use std::fmt;
 
+use serde::de::{self, Unexpected, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 pub use error::ConfigError;
@@ -258,36 +260,43 @@ fn parse_bool(s: &str) -> Option<bool> {
 
 /// A bool, or a string holding one (what a `${VAR}` substitution leaves).
 fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum BoolOrString {
-        Bool(bool),
-        String(String),
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = bool;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("true or false (or a string holding one)")
+        }
+        fn visit_bool<E: de::Error>(self, b: bool) -> Result<bool, E> {
+            Ok(b)
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<bool, E> {
+            parse_bool(s).ok_or_else(|| E::invalid_value(Unexpected::Str(s), &self))
+        }
     }
-    match BoolOrString::deserialize(d)? {
-        BoolOrString::Bool(b) => Ok(b),
-        BoolOrString::String(s) => parse_bool(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("expected a boolean, found the string {s:?}"))
-        }),
-    }
+    d.deserialize_any(V)
 }
 
 /// A non-negative integer, or a string holding one.
 fn lenient_u64<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum IntOrString {
-        Int(i64),
-        String(String),
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a non-negative whole number (or a string holding one)")
+        }
+        fn visit_u64<E: de::Error>(self, n: u64) -> Result<u64, E> {
+            Ok(n)
+        }
+        fn visit_i64<E: de::Error>(self, n: i64) -> Result<u64, E> {
+            u64::try_from(n).map_err(|_| E::invalid_value(Unexpected::Signed(n), &self))
+        }
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<u64, E> {
+            s.trim()
+                .parse::<u64>()
+                .map_err(|_| E::invalid_value(Unexpected::Str(s), &self))
+        }
     }
-    let n = match IntOrString::deserialize(d)? {
-        IntOrString::Int(n) => n,
-        IntOrString::String(s) => s.trim().parse::<i64>().map_err(|_| {
-            serde::de::Error::custom(format!("expected a whole number, found the string {s:?}"))
-        })?,
-    };
-    u64::try_from(n)
-        .map_err(|_| serde::de::Error::custom(format!("expected a non-negative number, found {n}")))
+    d.deserialize_any(V)
 }
 
 #[cfg(test)]
