@@ -132,16 +132,50 @@ async fn scope_string_claim_grants_permissions() {
     let service = SecurityService::from_config(&config).unwrap();
     let mut c = claims(&[]);
     c["scope"] = json!("openid tasks:list profile");
-    // `openid` and `profile` are unknown: strict mode refuses, lenient mode ignores them.
-    assert_refused(
-        &get_tasks(&service, bearer(&token(rsa(), &c))).await,
-        "invalid",
-    );
-    config.strict_validation = false;
-    let lenient = SecurityService::from_config(&config).unwrap();
-    let reply = get_tasks(&lenient, bearer(&token(rsa(), &c))).await;
+    let reply = get_tasks(&service, bearer(&token(rsa(), &c))).await;
     assert_accepted(&reply, "user-1");
     assert_eq!(reply.body["permissions"], json!(["tasks:list"]));
+}
+
+/// A Keycloak access token (`scope` string) and an Okta one (`scp` array) carry the OpenID
+/// Connect scope values next to the API's: strict mode skips those, and still refuses any other
+/// unknown string.
+#[tokio::test]
+async fn oidc_scope_values_are_skipped_in_strict_mode() {
+    for (claim, granted, other) in [
+        (
+            "scope",
+            json!("openid profile email address phone offline_access tasks:list"),
+            json!("openid profile tasks:list tasks:fly"),
+        ),
+        (
+            "scp",
+            json!(["openid", "profile", "email", "offline_access", "tasks:list"]),
+            json!(["openid", "tasks:list", "groups"]),
+        ),
+    ] {
+        let mut config = config_for(rsa());
+        config.permissions_claim = claim.into();
+        let service = SecurityService::from_config(&config).unwrap();
+        let mut c = claims(&[]);
+        c[claim] = granted;
+        let reply = get_tasks(&service, bearer(&token(rsa(), &c))).await;
+        assert_accepted(&reply, "user-1");
+        assert_eq!(reply.body["permissions"], json!(["tasks:list"]), "{claim}");
+        c[claim] = other;
+        assert_refused(
+            &get_tasks(&service, bearer(&token(rsa(), &c))).await,
+            "invalid",
+        );
+        // Lax mode ignores the unknown string too.
+        config.strict_validation = false;
+        let lenient = SecurityService::from_config(&config).unwrap();
+        let reply = get_tasks(&lenient, bearer(&token(rsa(), &c))).await;
+        assert_accepted(&reply, "user-1");
+        assert_eq!(reply.body["permissions"], json!(["tasks:list"]), "{claim}");
+    }
+    // In a `permissions` claim `openid` is no scope value: strict mode refuses it.
+    refused_token(&token(rsa(), &claims(&["openid", "tasks:list"])), "invalid").await;
 }
 
 #[tokio::test]
@@ -372,6 +406,73 @@ async fn header_that_is_not_json_is_malformed() {
     refused_token(&t, "malformed").await;
 }
 
+/// A JOSE header must be a JSON object: an array read by position (`alg` first, or `typ` then
+/// `alg` as jsonwebtoken's field order has it) is malformed even when the signature holds.
+#[tokio::test]
+async fn header_that_is_a_json_array_is_malformed() {
+    let payload = claims(&["tasks:list"]).to_string();
+    for header in [r#"["RS256"]"#, r#"["JWT","RS256"]"#, r#""RS256""#, "null"] {
+        let t = sign_raw(header, &payload, &rsa().encoding, Algorithm::RS256);
+        refused_token(&t, "malformed").await;
+    }
+}
+
+/// In JWKS mode `["ES256","kid"]` was read as `alg` and `kid`.
+#[tokio::test]
+async fn header_that_is_a_json_array_is_malformed_with_a_key_set() {
+    let pair = tasker_auth::keys::KeyPair::from_private_pem(&ec256().private_pem).unwrap();
+    let store =
+        tasker_auth::JwksKeyStore::from_jwks_json(&pair.jwks_json(), &[Algorithm::ES256]).unwrap();
+    let mut config = config_for(ec256());
+    config.jwt_public_key.clear();
+    let service = SecurityService::from_config_with_key_store(&config, store).unwrap();
+    let payload = claims(&["tasks:list"]).to_string();
+    let good = format!(r#"{{"alg":"ES256","kid":"{}"}}"#, pair.kid());
+    let t = sign_raw(&good, &payload, &ec256().encoding, Algorithm::ES256);
+    assert_accepted(&get_tasks(&service, bearer(&t)).await, "user-1");
+    let array = format!(r#"["ES256","{}"]"#, pair.kid());
+    let t = sign_raw(&array, &payload, &ec256().encoding, Algorithm::ES256);
+    assert_refused(&get_tasks(&service, bearer(&t)).await, "malformed");
+}
+
+#[tokio::test]
+async fn header_member_of_the_wrong_type_or_twice_is_malformed() {
+    let payload = claims(&["tasks:list"]).to_string();
+    for header in [
+        r#"{"alg":"RS256","typ":5}"#,
+        r#"{"alg":"RS256","typ":null}"#,
+        r#"{"alg":"RS256","kid":5}"#,
+        r#"{"alg":"RS256","cty":[]}"#,
+        r#"{"alg":"RS256","zip":true}"#,
+        r#"{"alg":"RS256","nonce":1}"#,
+        r#"{"alg":"RS256","typ":"JWT","typ":"JWT"}"#,
+        r#"{"alg":"RS256","kid":"a","kid":"b"}"#,
+        r#"{"alg":"RS256","alg":"RS256"}"#,
+    ] {
+        let t = sign_raw(header, &payload, &rsa().encoding, Algorithm::RS256);
+        refused_token(&t, "malformed").await;
+    }
+}
+
+#[tokio::test]
+async fn signed_payload_that_is_not_an_object_is_malformed() {
+    for payload in [
+        r#"["user-1"]"#.to_owned(),
+        r#""claims""#.to_owned(),
+        "null".to_owned(),
+        "5".to_owned(),
+        format!(r#"[{}]"#, claims(&["tasks:list"])),
+    ] {
+        let t = sign_raw(
+            r#"{"alg":"RS256"}"#,
+            &payload,
+            &rsa().encoding,
+            Algorithm::RS256,
+        );
+        refused_token(&t, "malformed").await;
+    }
+}
+
 #[tokio::test]
 async fn signed_payload_that_is_not_json_is_malformed() {
     let t = sign_raw(
@@ -532,6 +633,85 @@ async fn unencoded_payload_b64_false_is_invalid() {
 }
 
 // ---------------------------------------------------------------- invalid / expired: claims
+
+// ---------------------------------------------------------------- typ
+
+#[tokio::test]
+async fn default_allowed_types_accept_jwt_at_jwt_and_no_typ() {
+    let c = claims(&["tasks:list"]);
+    let payload = c.to_string();
+    for header in [
+        r#"{"alg":"RS256"}"#,
+        r#"{"alg":"RS256","typ":"JWT"}"#,
+        r#"{"alg":"RS256","typ":"jwt"}"#,
+        r#"{"alg":"RS256","typ":"at+jwt"}"#,
+        r#"{"alg":"RS256","typ":"application/at+JWT"}"#,
+    ] {
+        let t = sign_raw(header, &payload, &rsa().encoding, Algorithm::RS256);
+        assert_accepted(&get_tasks(&rsa_service(), bearer(&t)).await, "user-1");
+    }
+}
+
+#[tokio::test]
+async fn typ_outside_the_allowed_types_is_invalid() {
+    for typ in ["JWE", "dpop+jwt", "", "application/", "text/jwt", "JWT "] {
+        let t = token_with(rsa(), json!({ "typ": typ }), &claims(&["tasks:list"]));
+        refused_token(&t, "invalid").await;
+    }
+}
+
+/// `jwt_allowed_types = ["at+jwt"]`: RFC 9068 access tokens only.
+#[tokio::test]
+async fn at_jwt_only_refuses_other_types_and_no_typ() {
+    let mut config = config_for(rsa());
+    config.jwt_allowed_types = vec!["at+jwt".into()];
+    let service = SecurityService::from_config(&config).unwrap();
+    let c = claims(&["tasks:list"]);
+    for (typ, accepted) in [
+        (json!("at+jwt"), true),
+        (json!("application/at+jwt"), true),
+        (json!("JWT"), false),
+    ] {
+        let t = token_with(rsa(), json!({ "typ": typ }), &c);
+        let reply = get_tasks(&service, bearer(&t)).await;
+        if accepted {
+            assert_accepted(&reply, "user-1");
+        } else {
+            assert_refused(&reply, "invalid");
+        }
+    }
+    let t = sign_raw(
+        r#"{"alg":"RS256"}"#,
+        &c.to_string(),
+        &rsa().encoding,
+        Algorithm::RS256,
+    );
+    assert_refused(&get_tasks(&service, bearer(&t)).await, "invalid");
+}
+
+/// The verified-token cache does not get around the check: a refusal is never cached, and a
+/// changed list is a new service, with a new cache.
+#[tokio::test]
+async fn typ_check_holds_with_the_token_cache() {
+    let config = config_for(rsa());
+    assert!(config.jwt_cache_max_entries > 0);
+    let service = SecurityService::from_config(&config).unwrap();
+    let c = claims(&["tasks:list"]);
+    let jwe = token_with(rsa(), json!({"typ": "JWE"}), &c);
+    for _ in 0..2 {
+        assert_refused(&get_tasks(&service, bearer(&jwe)).await, "invalid");
+    }
+    let jwt = token(rsa(), &c);
+    for _ in 0..2 {
+        assert_accepted(&get_tasks(&service, bearer(&jwt)).await, "user-1");
+    }
+    let stats = service.token_cache_stats().unwrap();
+    assert_eq!((stats.hits, stats.misses), (1, 3));
+    let mut at_jwt_only = config.clone();
+    at_jwt_only.jwt_allowed_types = vec!["at+jwt".into()];
+    let reloaded = SecurityService::from_config(&at_jwt_only).unwrap();
+    assert_refused(&get_tasks(&reloaded, bearer(&jwt)).await, "invalid");
+}
 
 #[tokio::test]
 async fn expired_beyond_leeway_is_expired() {

@@ -200,8 +200,10 @@ impl UnknownPermissionLog {
     /// How many distinct values are remembered; bounded, since the values come from tokens.
     pub(crate) const MAX_VALUES: usize = 64;
 
-    fn record(&self, subject: &str, unknown: &[String]) {
+    /// Logs `unknown`; returns how many values were logged at info level.
+    fn record(&self, subject: &str, unknown: &[String]) -> usize {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut at_info = 0;
         for value in unknown {
             if seen.contains(value.as_str()) {
                 tracing::debug!(
@@ -211,6 +213,7 @@ impl UnknownPermissionLog {
                 );
             } else if seen.len() < Self::MAX_VALUES {
                 seen.insert(value.as_str().into());
+                at_info += 1;
                 tracing::info!(
                     subject,
                     unknown = value.as_str(),
@@ -232,6 +235,7 @@ impl UnknownPermissionLog {
                 );
             }
         }
+        at_info
     }
 }
 
@@ -1339,13 +1343,17 @@ mod tests {
     #[test]
     fn unknown_permissions_are_remembered_once_and_boundedly() {
         let log = UnknownPermissionLog::default();
-        log.record("a", &["x".to_owned(), "x".to_owned(), "y".to_owned()]);
-        log.record("b", &["x".to_owned()]);
+        let at_info = log.record("a", &["x".to_owned(), "x".to_owned(), "y".to_owned()]);
+        assert_eq!(at_info, 2);
+        // The next requests carrying them log at debug level only.
+        assert_eq!(log.record("b", &["x".to_owned()]), 0);
+        assert_eq!(log.record("a", &["y".to_owned()]), 0);
         assert_eq!(log.seen.lock().unwrap().len(), 2);
         let many: Vec<String> = (0..3 * UnknownPermissionLog::MAX_VALUES)
             .map(|i| format!("p{i}"))
             .collect();
-        log.record("c", &many);
+        assert_eq!(log.record("c", &many), UnknownPermissionLog::MAX_VALUES - 2);
+        assert_eq!(log.record("c", &many), 0);
         assert_eq!(
             log.seen.lock().unwrap().len(),
             UnknownPermissionLog::MAX_VALUES
