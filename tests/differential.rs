@@ -479,7 +479,7 @@ const REGISTERED: [&str; 16] = [
 ];
 
 /// The OpenID Connect scope values, which a `scope` or `scp` claim may carry next to
-/// permissions (docs/permissions.md): neither granted nor unknown there.
+/// permissions (docs/authentication.md): neither granted nor unknown there.
 const OIDC_SCOPE_VALUES: [&str; 6] = [
     "openid",
     "profile",
