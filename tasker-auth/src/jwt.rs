@@ -28,13 +28,16 @@
 //! # The pipeline, cheapest and least trusting first
 //!
 //! 1. shape: at most 8 KiB, exactly three base64url parts (else `malformed`);
-//! 2. header: parsed into a borrowed struct; `alg` must be in `jwt_allowed_algorithms`; any
-//!    `crit`, and the key-carrying fields `jwk`, `jku`, `x5u`, `x5c`, make the token `invalid`;
+//! 2. header: a JSON object (else `malformed`) read into a borrowed struct, its registered
+//!    members type-checked and each allowed once (else `malformed`); `alg` must be in
+//!    `jwt_allowed_algorithms` and `typ` in `jwt_allowed_types`; any `crit`, and the
+//!    key-carrying fields `jwk`, `jku`, `x5u`, `x5c`, make the token `invalid`;
 //! 3. signature: checked with aws-lc-rs (the backend of jsonwebtoken's `aws_lc_rs` provider):
 //!    a static key is parsed once per allowed algorithm at start-up; a JWK-set key goes through
 //!    `jsonwebtoken::crypto::verify`;
-//! 4. claims: decoded once, borrowed, with the permissions read straight into a
-//!    [`PermissionSet`]; `exp` and `sub` required, `iss`/`aud`/`nbf`/`iat` checked.
+//! 4. claims: a JSON object (else `malformed`) decoded once, borrowed, with the permissions read
+//!    straight into a [`PermissionSet`]; `exp` and `sub` required, `iss`/`aud`/`nbf`/`iat`
+//!    checked.
 //!
 //! The payload is only parsed after the signature holds, so a forged token is `invalid` whatever
 //! it claims (a forged, "expired" token is not reported as `expired`).
