@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::redact::is_secret_key;
+use super::redact::hides_value;
 use super::substitute::substitute_value;
 use super::{ConfigError, TaskerConfig, parse_bool, push_key};
 
@@ -48,7 +48,7 @@ impl TaskerConfig {
         let mut config: TaskerConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|err| {
                 let key = err.path().to_string();
-                if is_secret_key(&key) {
+                if hides_value(&key) {
                     // The parser's message may quote the value: keep secrets out of it.
                     return ConfigError::invalid(key, "must be a string (value not shown)");
                 }
