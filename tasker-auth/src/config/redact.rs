@@ -171,3 +171,62 @@ impl TaskerConfig {
         value
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::AuthConfig;
+
+    const URL: &str = "https://user:pass@idp.example/jwks.json?access_token=abc";
+
+    #[test]
+    fn redact_url_hides_userinfo_query_values_and_fragment() {
+        assert_eq!(
+            redact_url(URL),
+            "https://[REDACTED]:[REDACTED]@idp.example/jwks.json?access_token=[REDACTED]"
+        );
+        assert_eq!(
+            redact_url("https://tokenonly@idp.example:8443/k?a=1&b=&bare&c=x=y#frag"),
+            "https://[REDACTED]@idp.example:8443/k?a=[REDACTED]&b=&[REDACTED]&c=[REDACTED]#[REDACTED]"
+        );
+        assert_eq!(
+            redact_url("http://[::1]:9000/jwks"),
+            "http://[::1]:9000/jwks"
+        );
+        assert_eq!(
+            redact_url(" https://idp.example/jwks.json "),
+            "https://idp.example/jwks.json"
+        );
+        assert_eq!(redact_url(""), "");
+        for opaque in ["idp.example/jwks?token=abc", "not a url pass", "/jwks?t=abc"] {
+            assert_eq!(redact_url(opaque), REDACTED, "{opaque}");
+        }
+    }
+
+    #[test]
+    fn config_endpoint_and_debug_show_the_jwks_url_redacted() {
+        let mut config = TaskerConfig::default();
+        config.web.auth.jwks_url = URL.to_owned();
+        let shown = config.redacted();
+        assert_eq!(
+            shown["web"]["auth"]["jwks_url"],
+            "https://[REDACTED]:[REDACTED]@idp.example/jwks.json?access_token=[REDACTED]"
+        );
+        let debug = format!("{config:?} {:?}", config.web.auth);
+        for text in [debug, shown.to_string()] {
+            for secret in ["user", "pass", "abc"] {
+                assert!(!text.contains(secret), "{secret} in {text}");
+            }
+            assert!(text.contains("idp.example/jwks.json?access_token="), "{text}");
+        }
+        assert_eq!(AuthConfig::new().jwks_url, "");
+    }
+
+    #[test]
+    fn a_jwks_url_of_the_wrong_type_is_not_quoted() {
+        let err = TaskerConfig::from_toml_str("[web.auth]\njwks_url = 123456789\n", &|_| None)
+            .unwrap_err();
+        assert_eq!(err.key(), Some("web.auth.jwks_url"));
+        assert!(!err.to_string().contains("123456789"), "{err}");
+    }
+}

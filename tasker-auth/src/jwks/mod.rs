@@ -225,7 +225,7 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    use super::fetch::validate_settings;
+    use super::fetch::{FetchError, discovery_url, read_discovery_document, validate_settings};
     use super::parse::{SetError, parse_key, parse_set};
     use super::store::{MIN_RETRY_DELAY, retry_delay};
     use super::*;
@@ -379,6 +379,10 @@ mod tests {
     fn parse_refuses_documents_that_are_not_usable_sets() {
         assert!(matches!(
             parse_set(b"<html>oops</html>", &ALL),
+            Err(SetError::Html)
+        ));
+        assert!(matches!(
+            parse_set(b"oops", &ALL),
             Err(SetError::NotJson(_))
         ));
         assert!(matches!(parse_set(b"[1, 2]", &ALL), Err(SetError::NotASet)));
@@ -511,5 +515,100 @@ mod tests {
             JwksKeyStore::from_jwks_json(r#"{"keys": []}"#, &ALL),
             Err(JwksError::InvalidSet(_))
         ));
+    }
+
+    #[test]
+    fn discovery_url_has_one_slash_whether_or_not_the_issuer_ends_in_one() {
+        for issuer in ["https://idp.example/realms/t", "https://idp.example/realms/t/"] {
+            assert_eq!(
+                discovery_url(issuer),
+                "https://idp.example/realms/t/.well-known/openid-configuration"
+            );
+        }
+        assert_eq!(
+            discovery_url("https://idp.example"),
+            "https://idp.example/.well-known/openid-configuration"
+        );
+        let s = JwksSettings::discovery("https://idp.example/");
+        assert_eq!(s.url, "https://idp.example/.well-known/openid-configuration");
+        assert_eq!(s.discovery_issuer.as_deref(), Some("https://idp.example/"));
+    }
+
+    fn discovery_error(body: &Value, issuer: &str, allow_http: bool) -> String {
+        match read_discovery_document(&serde_json::to_vec(body).unwrap(), issuer, allow_http) {
+            Err(FetchError::Discovery(problem)) => problem,
+            other => panic!("expected a discovery error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn discovery_document_needs_the_exact_issuer_and_a_usable_jwks_uri() {
+        let issuer = "https://idp.example/";
+        let doc = |iss: &str, uri: &str| json!({"issuer": iss, "jwks_uri": uri});
+        let url = read_discovery_document(
+            &serde_json::to_vec(&doc(issuer, "https://keys.example/jwks")).unwrap(),
+            issuer,
+            false,
+        )
+        .unwrap();
+        assert_eq!(url.as_str(), "https://keys.example/jwks");
+
+        let mismatch = discovery_error(&doc("https://idp.example", "https://k/j"), issuer, false);
+        assert!(mismatch.contains("is not jwt_issuer"), "{mismatch}");
+        let http = discovery_error(
+            &doc(issuer, "http://u:secret@keys.example/jwks?t=tok"),
+            issuer,
+            false,
+        );
+        assert!(http.contains("jwks_url_allow_http"), "{http}");
+        assert!(!http.contains("secret") && !http.contains("tok"), "{http}");
+        assert!(
+            read_discovery_document(
+                &serde_json::to_vec(&doc(issuer, "http://keys.example/jwks")).unwrap(),
+                issuer,
+                true
+            )
+            .is_ok()
+        );
+        for (body, expected) in [
+            (json!({"jwks_uri": "https://k/j"}), "no issuer"),
+            (json!({"issuer": issuer}), "no jwks_uri"),
+            (doc(issuer, "ftp://k/j"), "unsupported scheme"),
+            (doc(issuer, "not a url"), "not a valid URL"),
+            (json!([1]), "not a JSON object"),
+        ] {
+            let problem = discovery_error(&body, issuer, false);
+            assert!(problem.contains(expected), "{problem}");
+        }
+        let html = read_discovery_document(b"\n <!doctype html><p>hi", issuer, false).unwrap_err();
+        assert!(html.to_string().contains("HTML page"), "{html}");
+    }
+
+    #[test]
+    fn a_set_url_serving_html_or_a_discovery_document_says_what_it_found() {
+        let html = parse_set(b"  <html><body>Sign in</body></html>", &ALL).unwrap_err();
+        assert!(html.to_string().contains("HTML page"), "{html}");
+        let doc = json!({"issuer": "https://idp.example",
+            "jwks_uri": "https://idp.example/certs?key=secret"});
+        let found = parse_set(&serde_json::to_vec(&doc).unwrap(), &ALL)
+            .unwrap_err()
+            .to_string();
+        assert!(found.contains("discovery document"), "{found}");
+        assert!(
+            found.contains("https://idp.example/certs?key=[REDACTED]"),
+            "{found}"
+        );
+        assert!(!found.contains("secret"), "{found}");
+    }
+
+    #[test]
+    fn settings_errors_name_jwt_issuer_in_discovery_mode() {
+        let err = validate_settings(&JwksSettings::discovery("http://127.0.0.1:1")).unwrap_err();
+        assert!(
+            matches!(&err, JwksError::Settings(m) if m.starts_with("jwt_issuer uses http://")),
+            "{err}"
+        );
+        let shown = format!("{:?}", JwksSettings::discovery("https://idp.example/t"));
+        assert!(shown.contains("discovery_issuer"), "{shown}");
     }
 }
