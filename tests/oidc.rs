@@ -3,8 +3,6 @@
 //! every JWKS rule applies to it. Also what a plain `jwks_url` says when it serves a discovery
 //! document or an HTML page instead of a set.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header};
@@ -14,115 +12,11 @@ use tasker_auth::{
     AuthConfig, AuthError, InvalidReason, JwksKeyStore, JwksSettings, JwtVerificationMethod,
     SecurityService, TaskerConfig,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 
-const DISCOVERY: &str = "/.well-known/openid-configuration";
+#[path = "common/loopback_idp.rs"]
+mod loopback_idp;
 
-/// A loopback IdP: a status, content type and body per path; 404 elsewhere. Records the paths
-/// it was asked for.
-struct Idp {
-    addr: std::net::SocketAddr,
-    routes: Arc<Mutex<HashMap<String, (u16, &'static str, Vec<u8>)>>>,
-    asked: Arc<Mutex<Vec<String>>>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Idp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl Idp {
-    async fn start() -> Idp {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let routes = Arc::new(Mutex::new(HashMap::new()));
-        let asked = Arc::new(Mutex::new(Vec::new()));
-        let (r, a) = (Arc::clone(&routes), Arc::clone(&asked));
-        let server = tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(serve(socket, Arc::clone(&r), Arc::clone(&a)));
-            }
-        });
-        Idp {
-            addr,
-            routes,
-            asked,
-            server,
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn route(&self, path: &str, status: u16, content_type: &'static str, body: Vec<u8>) {
-        self.routes
-            .lock()
-            .unwrap()
-            .insert(path.to_owned(), (status, content_type, body));
-    }
-
-    fn json(&self, path: &str, body: &Value) {
-        self.route(
-            path,
-            200,
-            "application/json",
-            serde_json::to_vec(body).unwrap(),
-        );
-    }
-
-    /// A discovery document naming `issuer` and `jwks_uri`.
-    fn discovery(&self, issuer: &str, jwks_uri: &str) {
-        self.json(
-            DISCOVERY,
-            &json!({
-                "issuer": issuer,
-                "jwks_uri": jwks_uri,
-                "authorization_endpoint": format!("{issuer}/auth"),
-                "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-            }),
-        );
-    }
-
-    fn asked(&self) -> Vec<String> {
-        self.asked.lock().unwrap().clone()
-    }
-}
-
-async fn serve(
-    mut socket: TcpStream,
-    routes: Arc<Mutex<HashMap<String, (u16, &'static str, Vec<u8>)>>>,
-    asked: Arc<Mutex<Vec<String>>>,
-) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match socket.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let head = String::from_utf8_lossy(&head);
-    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
-    asked.lock().unwrap().push(path.clone());
-    let (status, content_type, body) = routes
-        .lock()
-        .unwrap()
-        .get(&path)
-        .cloned()
-        .unwrap_or((404, "text/plain", b"not found".to_vec()));
-    let response = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\n\
-         connection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = socket.write_all(response.as_bytes()).await;
-    let _ = socket.write_all(&body).await;
-    let _ = socket.shutdown().await;
-}
+use loopback_idp::{DISCOVERY, Idp};
 
 fn rsa_pair() -> KeyPair {
     KeyPair::generate(KeyAlgorithm::Rs256 { bits: 2048 }).unwrap()
@@ -186,7 +80,7 @@ fn is_unavailable(result: &Result<String, AuthError>) -> bool {
 fn discovery_settings(issuer: &str) -> JwksSettings {
     let mut settings = JwksSettings::discovery(issuer);
     settings.allow_http = true;
-    settings.allowed_algorithms = vec![jsonwebtoken::Algorithm::RS256];
+    settings.allowed_algorithms = vec![jsonwebtoken::Algorithm::RS256, jsonwebtoken::Algorithm::ES256];
     settings.min_refresh_interval = Duration::from_millis(10);
     settings.fetch_timeout = Duration::from_secs(2);
     settings
@@ -287,8 +181,8 @@ async fn a_changed_jwks_uri_is_followed_at_the_next_fetch() {
     let idp = Idp::start().await;
     let issuer = idp.base();
     let (old, new) = (
-        rsa_pair(),
-        rsa_pair(),
+        KeyPair::generate(KeyAlgorithm::Es256).unwrap(),
+        KeyPair::generate(KeyAlgorithm::Es256).unwrap(),
     );
     idp.discovery(&issuer, &format!("{issuer}/certs/1"));
     idp.json("/certs/1", &set_of(&[&old]));
