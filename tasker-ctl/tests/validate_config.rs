@@ -301,3 +301,67 @@ fn text_from_the_token_is_printed_with_control_characters_escaped() {
         assert!(run.stdout.contains("\"\\u001b[2Jkey\": \"value\\u0007\""), "{}", run.stdout);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_discovers_keys_as_a_server_in_oidc_mode_does() {
+    use axum::Json;
+    use axum::routing::get;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = format!("http://{}", listener.local_addr().unwrap());
+    let es = KeyPair::generate(KeyAlgorithm::Es256).unwrap();
+    let document = json!({"issuer": issuer, "jwks_uri": format!("{issuer}/certs")});
+    let set = json!({"keys": [es.jwk()]});
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { Json(document) }),
+        )
+        .route("/certs", get(move || async move { Json(set) }));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = TempDir::new("oidc");
+    let file = dir.file(
+        "oidc.toml",
+        &format!(
+            "[web.auth]\nenabled = true\njwt_verification_method = \"oidc\"\n\
+             jwt_issuer = \"{issuer}\"\njwks_url_allow_http = true\n\
+             jwt_allowed_algorithms = [\"ES256\"]\n"
+        ),
+    );
+    let good = TokenRequest {
+        issuer: issuer.clone(),
+        ..TokenRequest::new("svc-ci", ["tasks:read"])
+    };
+    let tokens = [
+        es.mint(&good).unwrap(),
+        es.mint(&TokenRequest {
+            kid: Some("not-in-the-set".to_owned()),
+            ..good.clone()
+        })
+        .unwrap(),
+        KeyPair::generate(KeyAlgorithm::Rs256 { bits: 2048 })
+            .unwrap()
+            .mint(&good)
+            .unwrap(),
+    ];
+    let mut verdicts = Vec::new();
+    for token in &tokens {
+        let server = server_verdict(&file, token).await;
+        let (file, token) = (file.clone(), token.clone());
+        let cli = tokio::task::spawn_blocking(move || cli_verdict(&file, &token))
+            .await
+            .unwrap();
+        assert!(cli.starts_with(&server), "server {server:?}, CLI {cli:?}");
+        verdicts.push(server);
+    }
+    assert_eq!(
+        verdicts,
+        [
+            "valid",
+            "token refused (invalid): unknown kid",
+            "token refused (invalid): alg not allowed"
+        ]
+    );
+    server.abort();
+}
