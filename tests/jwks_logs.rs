@@ -79,8 +79,9 @@ fn fetch_logs_show_urls_redacted_and_say_what_a_wrong_document_is() {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 listener.local_addr().unwrap()
             };
-            let mut settings =
-                JwksSettings::new(format!("http://alice:hunter2@{closed}/k?access_token=abc123token"));
+            let mut settings = JwksSettings::new(format!(
+                "http://alice:hunter2@{closed}/k?access_token=abc123token"
+            ));
             settings.allow_http = true;
             let store = JwksKeyStore::new(settings).unwrap();
             errors.push(store.refresh().await.unwrap_err().to_string());

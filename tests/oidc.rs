@@ -80,7 +80,10 @@ fn is_unavailable(result: &Result<String, AuthError>) -> bool {
 fn discovery_settings(issuer: &str) -> JwksSettings {
     let mut settings = JwksSettings::discovery(issuer);
     settings.allow_http = true;
-    settings.allowed_algorithms = vec![jsonwebtoken::Algorithm::RS256, jsonwebtoken::Algorithm::ES256];
+    settings.allowed_algorithms = vec![
+        jsonwebtoken::Algorithm::RS256,
+        jsonwebtoken::Algorithm::ES256,
+    ];
     settings.min_refresh_interval = Duration::from_millis(10);
     settings.fetch_timeout = Duration::from_secs(2);
     settings
@@ -90,10 +93,7 @@ fn discovery_settings(issuer: &str) -> JwksSettings {
 async fn discovery_happy_path_accepts_rs256_and_es256_tokens() {
     let idp = Idp::start().await;
     let issuer = idp.base();
-    let (rsa, ec) = (
-        rsa_pair(),
-        KeyPair::generate(KeyAlgorithm::Es256).unwrap(),
-    );
+    let (rsa, ec) = (rsa_pair(), KeyPair::generate(KeyAlgorithm::Es256).unwrap());
     idp.discovery(&issuer, &format!("{issuer}/protocol/certs"));
     idp.json("/protocol/certs", &set_of(&[&rsa, &ec]));
 
@@ -148,7 +148,11 @@ async fn issuer_mismatch_is_a_failed_fetch_and_tokens_are_refused() {
         &authenticate(&service, &token(&rsa, &issuer)).await
     ));
     // The set named by a document of the wrong issuer is never fetched.
-    assert!(!idp.asked().iter().any(|p| p == "/certs"), "{:?}", idp.asked());
+    assert!(
+        !idp.asked().iter().any(|p| p == "/certs"),
+        "{:?}",
+        idp.asked()
+    );
 
     let store = JwksKeyStore::new(discovery_settings(&issuer)).unwrap();
     let err = store.refresh().await.unwrap_err().to_string();

@@ -59,7 +59,10 @@ mod tests {
     fn controls_and_invisible_characters_are_escaped_and_unicode_kept() {
         assert_eq!(text("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(text("x\u{9b}31m\u{7f}"), "x\\u{9b}31m\\u{7f}");
-        assert_eq!(text("rev\u{202e}olleh\u{200b}"), "rev\\u{202e}olleh\\u{200b}");
+        assert_eq!(
+            text("rev\u{202e}olleh\u{200b}"),
+            "rev\\u{202e}olleh\\u{200b}"
+        );
         assert_eq!(text("tab\tnl\ncr\r\\"), "tab\\tnl\\ncr\\r\\\\");
         assert_eq!(text("Zoë 日本 🙂 café"), "Zoë 日本 🙂 café");
     }

@@ -11,8 +11,8 @@ use tasker_auth::PermissionSet;
 
 use crate::Failure;
 use crate::cli::ValidateToken;
-use crate::escape;
 use crate::commands::{list, read_text, unix_rfc3339};
+use crate::escape;
 
 /// Where the verification keys come from.
 #[derive(Debug)]
@@ -24,7 +24,7 @@ pub(crate) enum KeySource {
     /// A JWKS endpoint.
     JwksUrl(String),
     /// A server's configuration file, loaded as the server loads it.
-    Config(tasker_auth::TaskerConfig),
+    Config(Box<tasker_auth::TaskerConfig>),
 }
 
 /// What an accepted token is worth.
@@ -71,7 +71,7 @@ pub(crate) fn validate_token(args: &ValidateToken) -> Result<(), Failure> {
                     path.display()
                 )));
             }
-            KeySource::Config(config)
+            KeySource::Config(Box::new(config))
         }
         (Some(path), _) => KeySource::PublicKeyPem(read_text(path, "public key")?),
         (None, Some(jwks)) if jwks.starts_with("https://") || jwks.starts_with("http://") => {

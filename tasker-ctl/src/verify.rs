@@ -168,7 +168,10 @@ fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String
                 KeySource::Config(config) => {
                     let auth = &config.web.auth;
                     if auth.jwt_verification_method == JwtVerificationMethod::Oidc {
-                        format!("the jwks_uri discovered from {}", redact_url(&auth.jwt_issuer))
+                        format!(
+                            "the jwks_uri discovered from {}",
+                            redact_url(&auth.jwt_issuer)
+                        )
                     } else {
                         redact_url(&auth.jwks_url)
                     }

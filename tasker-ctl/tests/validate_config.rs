@@ -199,8 +199,14 @@ async fn the_cli_decides_as_a_server_started_with_the_same_file() {
     };
     // The verdicts themselves, so that agreeing on a wrong answer fails too.
     assert_eq!(verdict("valid", true), "valid");
-    assert_eq!(verdict("expired", true), "token refused (expired): token expired");
-    assert_eq!(verdict("es256", true), "token refused (invalid): alg not allowed");
+    assert_eq!(
+        verdict("expired", true),
+        "token refused (expired): token expired"
+    );
+    assert_eq!(
+        verdict("es256", true),
+        "token refused (invalid): alg not allowed"
+    );
     assert!(verdict("wrong aud", true).starts_with("token refused (invalid)"));
     assert!(verdict("wrong iss", true).starts_with("token refused (invalid)"));
     assert!(verdict("unknown permission", true).starts_with("token refused (invalid)"));
@@ -231,7 +237,11 @@ fn config_is_exclusive_with_the_other_key_sources_and_issuer_flags() {
     // A file with authentication off: a server would check nothing, so there is no verdict.
     let run = ctl(&["auth", "validate-token", "--token", "t", "--config", &file]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("authentication is disabled"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("authentication is disabled"),
+        "{}",
+        run.stderr
+    );
     // A file a server would refuse to start with: its start-up error, naming the key.
     let bad = dir.file(
         "bad.toml",
@@ -246,7 +256,11 @@ fn config_is_exclusive_with_the_other_key_sources_and_issuer_flags() {
         &bad.display().to_string(),
     ]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("web.auth.jwt_allowed_algorithms"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("web.auth.jwt_allowed_algorithms"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -298,7 +312,11 @@ fn text_from_the_token_is_printed_with_control_characters_escaped() {
             run.stdout
         );
         // The claims stay JSON: the key's escape is JSON's.
-        assert!(run.stdout.contains("\"\\u001b[2Jkey\": \"value\\u0007\""), "{}", run.stdout);
+        assert!(
+            run.stdout.contains("\"\\u001b[2Jkey\": \"value\\u0007\""),
+            "{}",
+            run.stdout
+        );
     }
 }
 
@@ -364,4 +382,29 @@ async fn the_cli_discovers_keys_as_a_server_in_oidc_mode_does() {
         ]
     );
     server.abort();
+}
+
+#[test]
+fn a_jwks_url_appears_in_messages_only_redacted() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("http://alice:hunter2@{closed}/jwks.json?access_token=abc123token");
+    let rsa = KeyPair::generate(KeyAlgorithm::Es256).unwrap();
+    let token = rsa
+        .mint(&TokenRequest::new("svc-ci", ["tasks:read"]))
+        .unwrap();
+    let run = ctl(&["auth", "validate-token", "--token", &token, "--jwks", &url]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "http://[REDACTED]:[REDACTED]@{closed}/jwks.json?access_token=[REDACTED]"
+        )),
+        "{}",
+        run.stderr
+    );
+    for secret in ["alice", "hunter2", "abc123token"] {
+        assert!(!run.stderr.contains(secret), "{}", run.stderr);
+    }
 }

@@ -87,11 +87,7 @@ impl Idp {
     }
 }
 
-async fn serve(
-    mut socket: TcpStream,
-    routes: Routes,
-    asked: Arc<Mutex<Vec<String>>>,
-) {
+async fn serve(mut socket: TcpStream, routes: Routes, asked: Arc<Mutex<Vec<String>>>) {
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
@@ -118,4 +114,3 @@ async fn serve(
     let _ = socket.write_all(&body).await;
     let _ = socket.shutdown().await;
 }
-

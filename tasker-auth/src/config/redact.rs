@@ -198,7 +198,11 @@ mod tests {
             "https://idp.example/jwks.json"
         );
         assert_eq!(redact_url(""), "");
-        for opaque in ["idp.example/jwks?token=abc", "not a url pass", "/jwks?t=abc"] {
+        for opaque in [
+            "idp.example/jwks?token=abc",
+            "not a url pass",
+            "/jwks?t=abc",
+        ] {
             assert_eq!(redact_url(opaque), REDACTED, "{opaque}");
         }
     }
@@ -217,7 +221,10 @@ mod tests {
             for secret in ["user", "pass", "abc"] {
                 assert!(!text.contains(secret), "{secret} in {text}");
             }
-            assert!(text.contains("idp.example/jwks.json?access_token="), "{text}");
+            assert!(
+                text.contains("idp.example/jwks.json?access_token="),
+                "{text}"
+            );
         }
         assert_eq!(AuthConfig::new().jwks_url, "");
     }

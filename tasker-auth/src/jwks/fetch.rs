@@ -76,7 +76,9 @@ impl Remote {
         drop(discovered);
         let jwks_uri = redact_url(jwks_uri.as_str());
         match previous {
-            None => tracing::info!(issuer_document = %self.display_url, %jwks_uri, "OpenID discovery: JWK set location found"),
+            None => {
+                tracing::info!(issuer_document = %self.display_url, %jwks_uri, "OpenID discovery: JWK set location found")
+            }
             Some(previous) => tracing::warn!(
                 issuer_document = %self.display_url,
                 previous = %redact_url(previous.as_str()),
@@ -175,7 +177,11 @@ pub(super) fn read_discovery_document(
                  tests and development)"
             ));
         }
-        other => return bad(format!("its jwks_uri {shown} has unsupported scheme `{other}`")),
+        other => {
+            return bad(format!(
+                "its jwks_uri {shown} has unsupported scheme `{other}`"
+            ));
+        }
     }
     if url.host().is_none() {
         return bad(format!("its jwks_uri {shown} has no host"));

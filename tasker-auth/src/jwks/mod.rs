@@ -519,7 +519,10 @@ mod tests {
 
     #[test]
     fn discovery_url_has_one_slash_whether_or_not_the_issuer_ends_in_one() {
-        for issuer in ["https://idp.example/realms/t", "https://idp.example/realms/t/"] {
+        for issuer in [
+            "https://idp.example/realms/t",
+            "https://idp.example/realms/t/",
+        ] {
             assert_eq!(
                 discovery_url(issuer),
                 "https://idp.example/realms/t/.well-known/openid-configuration"
@@ -530,7 +533,10 @@ mod tests {
             "https://idp.example/.well-known/openid-configuration"
         );
         let s = JwksSettings::discovery("https://idp.example/");
-        assert_eq!(s.url, "https://idp.example/.well-known/openid-configuration");
+        assert_eq!(
+            s.url,
+            "https://idp.example/.well-known/openid-configuration"
+        );
         assert_eq!(s.discovery_issuer.as_deref(), Some("https://idp.example/"));
     }
 

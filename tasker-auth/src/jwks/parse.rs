@@ -19,9 +19,13 @@ pub(super) enum SetError {
     /// An HTML page (a login page, an error page, the IdP's home page).
     Html,
     /// An OpenID Connect discovery document; its `jwks_uri` (shown redacted), when it has one.
-    DiscoveryDocument { jwks_uri: Option<String> },
+    DiscoveryDocument {
+        jwks_uri: Option<String>,
+    },
     NotASet,
-    NoUsableKey { entries: usize },
+    NoUsableKey {
+        entries: usize,
+    },
 }
 
 impl fmt::Display for SetError {
