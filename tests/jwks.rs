@@ -577,9 +577,14 @@ async fn endless_response_is_cut_off_at_the_limit_and_keeps_the_cache() {
 
 #[tokio::test]
 async fn garbage_response_keeps_the_cache() {
+    bad_response_keeps_the_cache(Reply::Body(b"maintenance".to_vec()), "not JSON").await;
+}
+
+#[tokio::test]
+async fn html_response_keeps_the_cache_and_is_named() {
     bad_response_keeps_the_cache(
         Reply::Body(b"<html>maintenance</html>".to_vec()),
-        "not JSON",
+        "found an HTML page, not a JWK set",
     )
     .await;
 }
@@ -904,4 +909,32 @@ mod middleware {
         tokio::time::sleep_until((served + Duration::from_millis(1300)).into()).await;
         assert_invalid(call(&app, &token).await);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// `GET /config` of a real server shows `jwks_url` redacted.
+
+#[tokio::test]
+async fn config_endpoint_redacts_the_user_password_and_query_values_of_jwks_url() {
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    let toml = "[web]\nconfig_endpoint_enabled = true\n[web.auth]\n\
+                jwks_url = \"https://user:pass@idp.example/jwks.json?access_token=abc\"\n";
+    let config = tasker_auth::TaskerConfig::from_toml_str(toml, &|_| None).unwrap();
+    let (app, _) =
+        tasker_demo::orchestration::app(&config, tasker_demo::store::Store::default()).unwrap();
+    let request = http::Request::get("/config")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), http::StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let shown: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        shown["web"]["auth"]["jwks_url"],
+        "https://[REDACTED]:[REDACTED]@idp.example/jwks.json?access_token=[REDACTED]"
+    );
+    let text = String::from_utf8_lossy(&body);
+    assert!(!text.contains("pass") && !text.contains("=abc"), "{text}");
 }

@@ -123,7 +123,7 @@ pub use authorize::{
 };
 pub use config::{
     ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
-    JwtVerificationMethod, TaskerConfig, WebConfig,
+    JwtVerificationMethod, TaskerConfig, WebConfig, redact_url,
 };
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{

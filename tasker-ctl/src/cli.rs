@@ -75,12 +75,15 @@ pub(crate) enum AuthCommand {
         long_about = "Check a token with the servers' own verifier.\n\n\
             Verifies the signature against a public key or a JWK set (a file or an http(s) URL), \
             the expiry, the issuer and the audience, and the permissions claim (strictly: an \
-            unknown permission refuses the token). Prints the claims and the permissions granted \
-            and exits 0, or prints why the token is refused and exits 1.",
+            unknown permission refuses the token). With --config FILE, decides exactly as a server \
+            started with that configuration file would, and --issuer/--audience do not apply. \
+            Prints the claims and the permissions granted and exits 0, or prints why the token is \
+            refused and exits 1. Text from the token is printed with control characters escaped.",
         after_help = "Examples:\n  \
             tasker-ctl auth validate-token --token \"$TOKEN\" --public-key ./keys/jwt-public-key.pem\n  \
             tasker-ctl auth validate-token --token \"$TOKEN\" --jwks ./keys/jwks.json\n  \
             tasker-ctl auth validate-token --token \"$TOKEN\" --jwks https://idp.example.com/.well-known/jwks.json --issuer https://idp.example.com --audience tasker-api\n  \
+            tasker-ctl auth validate-token --token \"$TOKEN\" --config /etc/tasker/orchestration.toml\n  \
             echo \"$TOKEN\" | tasker-ctl auth validate-token --token - --public-key ./keys/jwt-public-key.pem"
     )]
     ValidateToken(ValidateToken),
@@ -182,7 +185,7 @@ pub(crate) struct GenerateToken {
 }
 
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("verifier").required(true).args(["public_key", "jwks"])))]
+#[command(group(ArgGroup::new("verifier").required(true).args(["public_key", "jwks", "config"])))]
 pub(crate) struct ValidateToken {
     /// The token to check, or `-` to read it from stdin.
     #[arg(long, value_name = "TOKEN")]
@@ -196,12 +199,18 @@ pub(crate) struct ValidateToken {
     #[arg(long, value_name = "FILE_OR_URL")]
     pub(crate) jwks: Option<String>,
 
+    /// A server's configuration file: decide exactly as a server started with it would
+    /// (algorithms, claim, strictness, leeway, issuer, audience, public key, JWKS or OIDC
+    /// discovery; `TASKER_*` environment overrides apply as for the server).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
     /// The issuer the token must carry (`jwt_issuer`).
-    #[arg(long, value_name = "ISS", default_value = tasker_auth::DEFAULT_JWT_ISSUER)]
+    #[arg(long, value_name = "ISS", default_value = tasker_auth::DEFAULT_JWT_ISSUER, conflicts_with = "config")]
     pub(crate) issuer: String,
 
     /// The audience the token must carry (`jwt_audience`).
-    #[arg(long, value_name = "AUD", default_value = tasker_auth::DEFAULT_JWT_AUDIENCE)]
+    #[arg(long, value_name = "AUD", default_value = tasker_auth::DEFAULT_JWT_AUDIENCE, conflicts_with = "config")]
     pub(crate) audience: String,
 }
 

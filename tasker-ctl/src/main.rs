@@ -20,6 +20,7 @@ macro_rules! errln {
 
 mod cli;
 mod commands;
+mod escape;
 mod validate;
 mod verify;
 

@@ -1,4 +1,5 @@
-//! `validate-token`: checks a token the way a Tasker server does, and explains the outcome.
+//! `validate-token`: checks a token the way a Tasker server does, and explains the outcome. Text
+//! from the token is printed only through [`escape`].
 
 use std::io::Read as _;
 use std::time::SystemTime;
@@ -11,6 +12,7 @@ use tasker_auth::PermissionSet;
 use crate::Failure;
 use crate::cli::ValidateToken;
 use crate::commands::{list, read_text, unix_rfc3339};
+use crate::escape;
 
 /// Where the verification keys come from.
 #[derive(Debug)]
@@ -21,6 +23,8 @@ pub(crate) enum KeySource {
     JwksFile(String),
     /// A JWKS endpoint.
     JwksUrl(String),
+    /// A server's configuration file, loaded as the server loads it.
+    Config(Box<tasker_auth::TaskerConfig>),
 }
 
 /// What an accepted token is worth.
@@ -56,6 +60,19 @@ pub(crate) fn validate_token(args: &ValidateToken) -> Result<(), Failure> {
     }
 
     let source = match (&args.public_key, &args.jwks) {
+        _ if args.config.is_some() => {
+            let path = args.config.as_deref().unwrap_or(std::path::Path::new(""));
+            let config = tasker_auth::TaskerConfig::load(Some(path))
+                .map_err(|e| Failure::new(format!("{}: {e}", path.display())))?;
+            if !config.web.auth.enabled {
+                return Err(Failure::new(format!(
+                    "{}: authentication is disabled (web.auth.enabled = false): a server with \
+                     this file lets every request through without checking any token",
+                    path.display()
+                )));
+            }
+            KeySource::Config(Box::new(config))
+        }
         (Some(path), _) => KeySource::PublicKeyPem(read_text(path, "public key")?),
         (None, Some(jwks)) if jwks.starts_with("https://") || jwks.starts_with("http://") => {
             KeySource::JwksUrl(jwks.clone())
@@ -72,20 +89,26 @@ pub(crate) fn validate_token(args: &ValidateToken) -> Result<(), Failure> {
             }
             KeySource::JwksFile(text)
         }
-        (None, None) => return Err(Failure::new("give --public-key FILE or --jwks FILE_OR_URL")),
+        (None, None) => {
+            return Err(Failure::new(
+                "give --public-key FILE, --jwks FILE_OR_URL or --config FILE",
+            ));
+        }
     };
 
     match crate::verify::verify(token, &source, &args.issuer, &args.audience)? {
         Ok(verified) => {
+            // Everything printed from the token goes through `escape`: its text reaches a
+            // terminal.
             outln!("valid: the token is accepted")?;
             if let Some(header) = part_json(token, 0) {
-                outln!("header: {header}")?;
+                outln!("header: {}", escape::json(&header.to_string()))?;
             }
             if let Some(claims) = part_json(token, 1) {
                 let pretty = serde_json::to_string_pretty(&claims).unwrap_or_default();
-                outln!("claims: {pretty}")?;
+                outln!("claims: {}", escape::json(&pretty))?;
             }
-            outln!("subject: {}", verified.subject)?;
+            outln!("subject: {}", escape::text(&verified.subject))?;
             outln!("granted permissions: {}", list(verified.permissions))?;
             if let Some(exp) = verified.expires_at {
                 let secs = exp
@@ -97,7 +120,11 @@ pub(crate) fn validate_token(args: &ValidateToken) -> Result<(), Failure> {
             Ok(())
         }
         Err(refusal) => {
-            let mut message = format!("token refused ({}): {}", refusal.reason, refusal.detail);
+            let mut message = format!(
+                "token refused ({}): {}",
+                refusal.reason,
+                escape::text(&refusal.detail)
+            );
             if refusal.reason == "expired"
                 && let Some(exp) = part_json(token, 1).and_then(|c| c.get("exp")?.as_i64())
             {

@@ -7,7 +7,7 @@ use http::{HeaderMap, HeaderValue, header};
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use tasker_auth::{
     AuthConfig, AuthError, FailureReason, InvalidReason, JwksKeyStore, JwtVerificationMethod,
-    SecurityService,
+    SecurityService, redact_url,
 };
 
 use crate::Failure;
@@ -54,6 +54,12 @@ async fn verify_async(
     cfg.strict_validation = true;
 
     let service = match source {
+        KeySource::Config(config) => {
+            // The server's own start-up path, with every key of the file as it is.
+            cfg = config.web.auth.clone();
+            SecurityService::from_config(&cfg)
+                .map_err(|e| Failure::new(format!("the configuration is unusable: {e}")))?
+        }
         KeySource::PublicKeyPem(pem) => {
             cfg.jwt_verification_method = JwtVerificationMethod::PublicKey;
             cfg.jwt_public_key = pem.clone();
@@ -158,8 +164,19 @@ fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String
             reason: InvalidReason::KeySetUnavailable,
         } => {
             let what = match source {
-                KeySource::JwksUrl(url) => url.as_str(),
-                _ => "the JWKS file",
+                KeySource::JwksUrl(url) => redact_url(url),
+                KeySource::Config(config) => {
+                    let auth = &config.web.auth;
+                    if auth.jwt_verification_method == JwtVerificationMethod::Oidc {
+                        format!(
+                            "the jwks_uri discovered from {}",
+                            redact_url(&auth.jwt_issuer)
+                        )
+                    } else {
+                        redact_url(&auth.jwks_url)
+                    }
+                }
+                _ => "the JWKS file".to_owned(),
             };
             detail.push_str(&format!(" (could not fetch a JWK set from {what})"));
         }
@@ -169,8 +186,12 @@ fn refusal(error: &AuthError, source: &KeySource, token: &str, allowed: &[String
             let alg = jsonwebtoken::decode_header(token)
                 .map(|h| format!("{:?}", h.alg))
                 .unwrap_or_else(|_| "?".to_owned());
+            let allows = match source {
+                KeySource::Config(_) => "jwt_allowed_algorithms is",
+                _ => "this key verifies",
+            };
             detail.push_str(&format!(
-                " (the token is signed with {alg}; this key verifies {})",
+                " (the token is signed with {alg}; {allows} {})",
                 allowed.join(", ")
             ));
         }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::de::{DeTable, DeValue};
 
 use super::deserializer::{Error as ValueError, ValueDeserializer};
-use super::redact::is_secret_key;
+use super::redact::hides_value;
 use super::substitute::substitute_value;
 use super::{ConfigError, TaskerConfig, parse_bool, push_key};
 
@@ -149,7 +149,7 @@ fn shape_error(text: &str, err: serde_path_to_error::Error<ValueError>) -> Confi
     };
     let span = span_of(text, err.path());
     let inner = err.into_inner();
-    let problem = if is_secret_key(&key) && !inner.is_value_free() {
+    let problem = if hides_value(&key) && !inner.is_value_free() {
         // A hand-written message might quote what it read: not for a secret.
         "invalid value (not shown)".to_owned()
     } else {

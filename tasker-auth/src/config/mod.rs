@@ -40,6 +40,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 pub use error::ConfigError;
 use redact::debug_redacted;
+pub use redact::redact_url;
 
 /// The text that replaces every secret in [`TaskerConfig::redacted`].
 pub(crate) const REDACTED: &str = "[REDACTED]";
@@ -92,14 +93,19 @@ pub enum JwtVerificationMethod {
     PublicKey,
     /// `"jwks"`: keys fetched from `jwks_url` (feature `jwks`).
     Jwks,
+    /// `"oidc"`: OpenID Connect discovery (feature `jwks`): keys fetched from the `jwks_uri` of
+    /// `<jwt_issuer>/.well-known/openid-configuration`, whose `issuer` must equal `jwt_issuer`
+    /// exactly; `jwks_url` must be empty.
+    Oidc,
 }
 
 impl JwtVerificationMethod {
-    /// The configuration value: `public_key` or `jwks`.
+    /// The configuration value: `public_key`, `jwks` or `oidc`.
     pub const fn as_str(self) -> &'static str {
         match self {
             JwtVerificationMethod::PublicKey => "public_key",
             JwtVerificationMethod::Jwks => "jwks",
+            JwtVerificationMethod::Oidc => "oidc",
         }
     }
 }
@@ -124,7 +130,7 @@ pub struct AuthConfig {
     /// `jwt_audience`: a token's `aud` (string or array) must contain it (env
     /// `TASKER_JWT_AUDIENCE`); empty disables the check (logged). Default `"tasker-api"`.
     pub jwt_audience: String,
-    /// `jwt_verification_method`: `"public_key"` or `"jwks"`. Default `"public_key"`.
+    /// `jwt_verification_method`: `"public_key"`, `"jwks"` or `"oidc"`. Default `"public_key"`.
     pub jwt_verification_method: JwtVerificationMethod,
     /// `jwt_public_key_path`: a PEM file holding the public key (RSA, EC P-256/P-384 or Ed25519)
     /// (env `TASKER_JWT_PUBLIC_KEY_PATH`). Default `""`.
@@ -144,7 +150,8 @@ pub struct AuthConfig {
     /// the signature check (at most 1,000,000); `0` disables the cache. Default `10000`.
     #[serde(deserialize_with = "lenient_u64")]
     pub jwt_cache_max_entries: u64,
-    /// `jwks_url` (env `TASKER_JWKS_URL`). Default `""`.
+    /// `jwks_url` (env `TASKER_JWKS_URL`); must be empty with `"oidc"`. Shown only redacted
+    /// (user, password and query values). Default `""`.
     pub jwks_url: String,
     /// `jwks_refresh_interval_seconds`. Default `3600`.
     #[serde(deserialize_with = "lenient_u64")]

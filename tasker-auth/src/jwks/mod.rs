@@ -13,13 +13,22 @@
 //!   or holding no usable key — never replaces the cached keys: they are served until
 //!   `refresh_interval + max_stale` after the last successful fetch; past that, [`JwksKeyStore::key`]
 //!   fails with [`JwksError::Unavailable`];
+//! - with OpenID Connect discovery ([`JwksSettings::discovery`]), every fetch first reads
+//!   `<issuer>/.well-known/openid-configuration` under the same rules (no redirects, the same
+//!   time and size limits), requires its `issuer` to equal the configured one exactly, and then
+//!   fetches the set from its `jwks_uri`, which must be `https` unless `allow_http`; a
+//!   discovery that fails is a failed fetch like any other, so a changed `jwks_uri` is followed
+//!   at the next fetch and an unreachable issuer is retried with the same backoff;
+//! - a set URL that answers with an HTML page or a discovery document is a failed fetch whose
+//!   message says so (and names the document's `jwks_uri`);
 //! - keys are filtered when a set is read: a key is kept only if it has a `kid`, is meant for
 //!   signatures (no `use: enc`, `key_ops` including `verify` when present), is RSA (2048 to 8192
 //!   bits), EC P-256 / P-384 or OKP Ed25519, parses as a valid public key, and fits one of the
 //!   allowed algorithms (its own `alg`, when given, must be allowed and match its type). Unusable
 //!   entries are skipped (and logged by `kid`), never failing the whole set.
 //!
-//! Key material is never logged nor shown by `Debug`.
+//! Key material is never logged nor shown by `Debug`; URLs are logged and shown only through
+//! [`redact_url`](crate::redact_url) (no user, password or query value).
 //!
 //! # Example
 //!
@@ -56,14 +65,21 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey};
 
-use fetch::redact_url;
+use crate::config::redact_url;
 pub use store::JwksKeyStore;
 
 /// Settings of a [`JwksKeyStore`], taken from the `jwks_*` keys of `[web.auth]`.
 #[derive(Clone)]
 pub struct JwksSettings {
-    /// `jwks_url`: where the JWK set is served (`https`, or `http` with `allow_http`).
+    /// `jwks_url`: where the JWK set is served (`https`, or `http` with `allow_http`). With
+    /// [`discovery_issuer`](Self::discovery_issuer), the issuer's discovery document instead.
     pub url: String,
+    /// OpenID Connect discovery (`jwt_verification_method = "oidc"`): the issuer (`jwt_issuer`)
+    /// whose discovery document `url` is. Every fetch reads the document, requires its `issuer`
+    /// to equal this exactly, and fetches the set from its `jwks_uri` (`https`, or `http` with
+    /// `allow_http`). `None`: `url` is the set itself. Set both with
+    /// [`JwksSettings::discovery`].
+    pub discovery_issuer: Option<String>,
     /// `jwks_refresh_interval_seconds` (default 3600).
     pub refresh_interval: Duration,
     /// `jwks_max_stale_seconds` (default 300): how long cached keys are served after refreshes
@@ -89,6 +105,7 @@ impl JwksSettings {
     pub fn new(url: impl Into<String>) -> Self {
         JwksSettings {
             url: url.into(),
+            discovery_issuer: None,
             refresh_interval: Duration::from_secs(3600),
             max_stale: Duration::from_secs(300),
             min_refresh_interval: Duration::from_secs(10),
@@ -98,12 +115,33 @@ impl JwksSettings {
             max_response_bytes: 1024 * 1024,
         }
     }
+
+    /// Settings for OpenID Connect discovery from `issuer`, with the same defaults as
+    /// [`new`](Self::new): `url` becomes `<issuer>/.well-known/openid-configuration` (one slash
+    /// between them, whether or not `issuer` ends in `/`).
+    ///
+    /// ```
+    /// let settings = tasker_auth::JwksSettings::discovery("https://idp.example/realms/tasker/");
+    /// assert_eq!(settings.url, "https://idp.example/realms/tasker/.well-known/openid-configuration");
+    /// assert_eq!(settings.discovery_issuer.as_deref(), Some("https://idp.example/realms/tasker/"));
+    /// ```
+    pub fn discovery(issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        JwksSettings {
+            discovery_issuer: Some(issuer.clone()),
+            ..JwksSettings::new(fetch::discovery_url(&issuer))
+        }
+    }
 }
 
 impl fmt::Debug for JwksSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JwksSettings")
             .field("url", &redact_url(&self.url))
+            .field(
+                "discovery_issuer",
+                &self.discovery_issuer.as_deref().map(redact_url),
+            )
             .field("refresh_interval", &self.refresh_interval)
             .field("max_stale", &self.max_stale)
             .field("min_refresh_interval", &self.min_refresh_interval)
@@ -187,7 +225,7 @@ mod tests {
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    use super::fetch::validate_settings;
+    use super::fetch::{FetchError, discovery_url, read_discovery_document, validate_settings};
     use super::parse::{SetError, parse_key, parse_set};
     use super::store::{MIN_RETRY_DELAY, retry_delay};
     use super::*;
@@ -341,6 +379,10 @@ mod tests {
     fn parse_refuses_documents_that_are_not_usable_sets() {
         assert!(matches!(
             parse_set(b"<html>oops</html>", &ALL),
+            Err(SetError::Html)
+        ));
+        assert!(matches!(
+            parse_set(b"oops", &ALL),
             Err(SetError::NotJson(_))
         ));
         assert!(matches!(parse_set(b"[1, 2]", &ALL), Err(SetError::NotASet)));
@@ -473,5 +515,106 @@ mod tests {
             JwksKeyStore::from_jwks_json(r#"{"keys": []}"#, &ALL),
             Err(JwksError::InvalidSet(_))
         ));
+    }
+
+    #[test]
+    fn discovery_url_has_one_slash_whether_or_not_the_issuer_ends_in_one() {
+        for issuer in [
+            "https://idp.example/realms/t",
+            "https://idp.example/realms/t/",
+        ] {
+            assert_eq!(
+                discovery_url(issuer),
+                "https://idp.example/realms/t/.well-known/openid-configuration"
+            );
+        }
+        assert_eq!(
+            discovery_url("https://idp.example"),
+            "https://idp.example/.well-known/openid-configuration"
+        );
+        let s = JwksSettings::discovery("https://idp.example/");
+        assert_eq!(
+            s.url,
+            "https://idp.example/.well-known/openid-configuration"
+        );
+        assert_eq!(s.discovery_issuer.as_deref(), Some("https://idp.example/"));
+    }
+
+    fn discovery_error(body: &Value, issuer: &str, allow_http: bool) -> String {
+        match read_discovery_document(&serde_json::to_vec(body).unwrap(), issuer, allow_http) {
+            Err(FetchError::Discovery(problem)) => problem,
+            other => panic!("expected a discovery error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn discovery_document_needs_the_exact_issuer_and_a_usable_jwks_uri() {
+        let issuer = "https://idp.example/";
+        let doc = |iss: &str, uri: &str| json!({"issuer": iss, "jwks_uri": uri});
+        let url = read_discovery_document(
+            &serde_json::to_vec(&doc(issuer, "https://keys.example/jwks")).unwrap(),
+            issuer,
+            false,
+        )
+        .unwrap();
+        assert_eq!(url.as_str(), "https://keys.example/jwks");
+
+        let mismatch = discovery_error(&doc("https://idp.example", "https://k/j"), issuer, false);
+        assert!(mismatch.contains("is not jwt_issuer"), "{mismatch}");
+        let http = discovery_error(
+            &doc(issuer, "http://u:secret@keys.example/jwks?t=tok"),
+            issuer,
+            false,
+        );
+        assert!(http.contains("jwks_url_allow_http"), "{http}");
+        assert!(!http.contains("secret") && !http.contains("tok"), "{http}");
+        assert!(
+            read_discovery_document(
+                &serde_json::to_vec(&doc(issuer, "http://keys.example/jwks")).unwrap(),
+                issuer,
+                true
+            )
+            .is_ok()
+        );
+        for (body, expected) in [
+            (json!({"jwks_uri": "https://k/j"}), "no issuer"),
+            (json!({"issuer": issuer}), "no jwks_uri"),
+            (doc(issuer, "ftp://k/j"), "unsupported scheme"),
+            (doc(issuer, "not a url"), "not a valid URL"),
+            (json!([1]), "not a JSON object"),
+        ] {
+            let problem = discovery_error(&body, issuer, false);
+            assert!(problem.contains(expected), "{problem}");
+        }
+        let html = read_discovery_document(b"\n <!doctype html><p>hi", issuer, false).unwrap_err();
+        assert!(html.to_string().contains("HTML page"), "{html}");
+    }
+
+    #[test]
+    fn a_set_url_serving_html_or_a_discovery_document_says_what_it_found() {
+        let html = parse_set(b"  <html><body>Sign in</body></html>", &ALL).unwrap_err();
+        assert!(html.to_string().contains("HTML page"), "{html}");
+        let doc = json!({"issuer": "https://idp.example",
+            "jwks_uri": "https://idp.example/certs?key=secret"});
+        let found = parse_set(&serde_json::to_vec(&doc).unwrap(), &ALL)
+            .unwrap_err()
+            .to_string();
+        assert!(found.contains("discovery document"), "{found}");
+        assert!(
+            found.contains("https://idp.example/certs?key=[REDACTED]"),
+            "{found}"
+        );
+        assert!(!found.contains("secret"), "{found}");
+    }
+
+    #[test]
+    fn settings_errors_name_jwt_issuer_in_discovery_mode() {
+        let err = validate_settings(&JwksSettings::discovery("http://127.0.0.1:1")).unwrap_err();
+        assert!(
+            matches!(&err, JwksError::Settings(m) if m.starts_with("jwt_issuer uses http://")),
+            "{err}"
+        );
+        let shown = format!("{:?}", JwksSettings::discovery("https://idp.example/t"));
+        assert!(shown.contains("discovery_issuer"), "{shown}");
     }
 }

@@ -16,8 +16,16 @@ use super::JwksKey;
 #[derive(Debug)]
 pub(super) enum SetError {
     NotJson(serde_json::Error),
+    /// An HTML page (a login page, an error page, the IdP's home page).
+    Html,
+    /// An OpenID Connect discovery document; its `jwks_uri` (shown redacted), when it has one.
+    DiscoveryDocument {
+        jwks_uri: Option<String>,
+    },
     NotASet,
-    NoUsableKey { entries: usize },
+    NoUsableKey {
+        entries: usize,
+    },
 }
 
 impl fmt::Display for SetError {
@@ -25,6 +33,20 @@ impl fmt::Display for SetError {
         match self {
             // serde_json's message names a line and column, never the content.
             SetError::NotJson(e) => write!(f, "not JSON ({e})"),
+            SetError::Html => f.write_str(
+                "found an HTML page, not a JWK set (is the URL the identity provider's JWKS \
+                 endpoint?)",
+            ),
+            SetError::DiscoveryDocument {
+                jwks_uri: Some(uri),
+            } => write!(
+                f,
+                "found an OpenID Connect discovery document, not a JWK set: its jwks_uri is \
+                 {uri}; set jwks_url to that, or use jwt_verification_method = \"oidc\""
+            ),
+            SetError::DiscoveryDocument { jwks_uri: None } => f.write_str(
+                "found an OpenID Connect discovery document without a jwks_uri, not a JWK set",
+            ),
             SetError::NotASet => f.write_str("not a JWK set (expected {\"keys\": [...]})"),
             SetError::NoUsableKey { entries } => {
                 write!(f, "no usable key among {entries} entries")
@@ -38,8 +60,17 @@ pub(super) fn parse_set(
     body: &[u8],
     allowed: &[Algorithm],
 ) -> Result<HashMap<String, Arc<JwksKey>>, SetError> {
+    if looks_like_html(body) {
+        return Err(SetError::Html);
+    }
     let document: serde_json::Value = serde_json::from_slice(body).map_err(SetError::NotJson)?;
     let Some(entries) = document.get("keys").and_then(serde_json::Value::as_array) else {
+        if is_discovery_document(&document) {
+            let jwks_uri = document.get("jwks_uri").and_then(serde_json::Value::as_str);
+            return Err(SetError::DiscoveryDocument {
+                jwks_uri: jwks_uri.map(crate::config::redact_url),
+            });
+        }
         return Err(SetError::NotASet);
     };
     let mut keys = HashMap::with_capacity(entries.len());
@@ -64,6 +95,20 @@ pub(super) fn parse_set(
         });
     }
     Ok(keys)
+}
+
+/// Whether a response body is an HTML page rather than JSON: its first non-blank character opens
+/// a tag.
+pub(super) fn looks_like_html(body: &[u8]) -> bool {
+    body.iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'<')
+}
+
+/// Whether a JSON document is an OpenID Connect (or OAuth 2.0 authorization server) metadata
+/// document: an object naming an `issuer` or a `jwks_uri`.
+fn is_discovery_document(document: &serde_json::Value) -> bool {
+    document.get("jwks_uri").is_some() || document.get("issuer").is_some()
 }
 
 /// Validates a JWK's public key parameters beyond what `DecodingKey::from_jwk` checks.

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
 
-use super::fetch::{FetchError, Remote, redact_url, validate_settings};
+use super::fetch::{FetchError, Remote, validate_settings};
 use super::parse::parse_set;
 use super::{JwksError, JwksKey, JwksSettings};
+use crate::config::redact_url;
 
 /// Caches the keys of a JWKS endpoint and keeps them fresh.
 ///
@@ -26,7 +27,20 @@ impl fmt::Debug for JwksKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("JwksKeyStore");
         match &self.inner.source {
-            Source::Remote(remote) => d.field("url", &remote.display_url),
+            Source::Remote(remote) => {
+                if remote.settings.discovery_issuer.is_some() {
+                    let jwks_uri = remote
+                        .discovered
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .as_ref()
+                        .map(|url| redact_url(url.as_str()));
+                    d.field("discovery_url", &remote.display_url)
+                        .field("jwks_uri", &jwks_uri)
+                } else {
+                    d.field("url", &remote.display_url)
+                }
+            }
             Source::Static => d.field("url", &"(static set)"),
         };
         d.field("keys", &self.inner.read().keys.len())
@@ -97,6 +111,7 @@ impl JwksKeyStore {
                 client,
                 fetch_lock: Arc::new(tokio::sync::Mutex::new(())),
                 fetches: AtomicU64::new(0),
+                discovered: std::sync::Mutex::new(None),
             })),
             state: RwLock::new(State::default()),
         });
@@ -320,13 +335,7 @@ impl Inner {
             state.last_fetch_started = Some(Instant::now());
             state.fetching = true;
         }
-        let result = match tokio::time::timeout(remote.settings.fetch_timeout, remote.fetch()).await
-        {
-            Ok(body) => body.and_then(|body| {
-                parse_set(&body, &self.allowed_algorithms).map_err(FetchError::Set)
-            }),
-            Err(_) => Err(FetchError::Timeout(remote.settings.fetch_timeout)),
-        };
+        let result = remote.fetch_set(&self.allowed_algorithms).await;
         let now = Instant::now();
         let mut state = self.write();
         state.completed_fetches += 1;

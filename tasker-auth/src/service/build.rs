@@ -93,7 +93,9 @@ impl SecurityService {
             (None, JwtVerificationMethod::PublicKey) => {
                 static_key(cfg, allowed)?.map(|key| KeySource::Static(Box::new(key)))
             }
-            (None, JwtVerificationMethod::Jwks) => Some(jwks_source(cfg, allowed)?),
+            (None, JwtVerificationMethod::Jwks | JwtVerificationMethod::Oidc) => {
+                Some(jwks_source(cfg, allowed)?)
+            }
         };
         let jwt = keys.map(|keys| JwtVerifier {
             keys,
@@ -265,7 +267,10 @@ fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, Con
     #[cfg(feature = "jwks")]
     {
         use std::time::Duration;
-        if cfg.jwks_url.trim().is_empty() {
+        let oidc = cfg.jwt_verification_method == JwtVerificationMethod::Oidc;
+        if oidc {
+            check_oidc_settings(cfg)?;
+        } else if cfg.jwks_url.trim().is_empty() {
             return Err(ConfigError::invalid(
                 "web.auth.jwks_url",
                 "jwt_verification_method is \"jwks\" but jwks_url is empty",
@@ -291,8 +296,15 @@ fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, Con
                 "JWKS verification needs a Tokio runtime: build the SecurityService inside one",
             ));
         }
+        let (url, discovery_issuer) = if oidc {
+            let discovery = crate::jwks::JwksSettings::discovery(cfg.jwt_issuer.as_str());
+            (discovery.url, discovery.discovery_issuer)
+        } else {
+            (cfg.jwks_url.trim().to_owned(), None)
+        };
         let settings = crate::jwks::JwksSettings {
-            url: cfg.jwks_url.trim().to_owned(),
+            url,
+            discovery_issuer,
             refresh_interval: Duration::from_secs(cfg.jwks_refresh_interval_seconds),
             max_stale: Duration::from_secs(cfg.jwks_max_stale_seconds),
             min_refresh_interval: Duration::from_secs(cfg.jwks_min_refresh_interval_seconds),
@@ -301,8 +313,13 @@ fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, Con
             fetch_timeout: Duration::from_secs(5),
             max_response_bytes: 1024 * 1024,
         };
-        let store = crate::jwks::JwksKeyStore::new(settings)
-            .map_err(|source| ConfigError::Jwks { source })?;
+        let store = crate::jwks::JwksKeyStore::new(settings).map_err(|source| {
+            if oidc {
+                ConfigError::invalid("web.auth.jwt_issuer", source.to_string())
+            } else {
+                ConfigError::Jwks { source }
+            }
+        })?;
         Ok(KeySource::Jwks(store))
     }
     #[cfg(not(feature = "jwks"))]
@@ -310,9 +327,39 @@ fn jwks_source(cfg: &AuthConfig, allowed: AlgorithmSet) -> Result<KeySource, Con
         let _ = (cfg, allowed);
         Err(ConfigError::invalid(
             "web.auth.jwt_verification_method",
-            "\"jwks\" needs tasker-auth built with the `jwks` feature",
+            "\"jwks\" and \"oidc\" need tasker-auth built with the `jwks` feature",
         ))
     }
+}
+
+/// OpenID Connect discovery: `jwks_url` empty, and `jwt_issuer` a URL the discovery document can
+/// be fetched from (`https`, or `http` with `jwks_url_allow_http`; no query nor fragment, as
+/// OpenID Connect Discovery requires of an issuer).
+#[cfg(feature = "jwks")]
+fn check_oidc_settings(cfg: &AuthConfig) -> Result<(), ConfigError> {
+    const ISSUER: &str = "web.auth.jwt_issuer";
+    if !cfg.jwks_url.trim().is_empty() {
+        return Err(ConfigError::invalid(
+            "web.auth.jwks_url",
+            "must be empty with jwt_verification_method = \"oidc\": the JWK set's URL is the \
+             jwks_uri of the issuer's discovery document",
+        ));
+    }
+    let issuer = cfg.jwt_issuer.as_str();
+    if issuer.is_empty() {
+        return Err(ConfigError::invalid(
+            ISSUER,
+            "jwt_verification_method = \"oidc\" discovers the keys from jwt_issuer, which is empty",
+        ));
+    }
+    if issuer.trim() != issuer || issuer.contains(['?', '#']) {
+        return Err(ConfigError::invalid(
+            ISSUER,
+            "with jwt_verification_method = \"oidc\" it must be the issuer URL exactly as the \
+             identity provider's tokens carry it, without spaces, query or fragment",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
