@@ -113,12 +113,12 @@ if [ ! -f "$keys/jwt-private-key.pem" ]; then
     "$ctl" auth generate-keys --output-dir "$keys" >/dev/null
 fi
 token=$("$ctl" auth generate-token --private-key "$keys/jwt-private-key.pem" \
-    --permissions "$permissions" --subject load)
+    --permissions "$permissions" --subject load 2>/dev/null)
 
 # An API key for the route, and one that lacks its permission (the soak's 403 case).
 api_key_entry() { # permissions -> sets $api_key and appends the config block to $work/api-keys.toml
     local out
-    out=$("$ctl" auth generate-api-key --permissions "$1" --description "load-$1")
+    out=$("$ctl" auth generate-api-key --permissions "$1" --description "load-$1" 2>/dev/null)
     api_key=$(grep '^tsk_' <<<"$out")
     sed -n '/^\[\[web.auth.api_keys\]\]/,$p' <<<"$out" >>"$work/api-keys.toml"
 }
@@ -148,17 +148,17 @@ EOF
 public_key_lines="jwt_verification_method = \"public_key\"
 jwt_public_key_path = \"$keys/jwt-public-key.pem\""
 
-# mint_fresh COUNT FILE: COUNT distinct valid tokens in FILE, reused from an earlier run when
-# it has enough that are still valid for a day.
+# mint_fresh COUNT FILE LABEL: COUNT distinct valid tokens in FILE, reused from an earlier run
+# when it has enough that are still valid for a day.
 mint_fresh() {
-    local count=$1 file=$2
+    local count=$1 file=$2 label=$3
     if [ -f "$file" ] && [ "$file" -nt "$keys/jwt-private-key.pem" ] &&
         [ -z "$(find "$file" -mmin +1440)" ] && [ "$(wc -l <"$file")" -ge "$count" ]; then
         return 0
     fi
     echo "minting $count distinct RS256 tokens (about 1 ms of CPU each; kept for reuse)..." >&2
     "$mint" --private-key "$keys/jwt-private-key.pem" --count "$count" \
-        --expires-in 172800 --permissions "$permissions" >"$file.tmp"
+        --expires-in 172800 --permissions "$permissions" --label "$label" >"$file.tmp"
     mv "$file.tmp" "$file"
 }
 
@@ -204,7 +204,7 @@ cache_hits() {
 
 table() {
     local fresh=$work/fresh-tokens.txt
-    mint_fresh "$tokens_wanted" "$fresh"
+    mint_fresh "$tokens_wanted" "$fresh" load
     export TOKENS_FILE=$fresh
     local fresh_lua=$root/scripts/wrk/fresh_tokens.lua
     local bearer="Authorization: Bearer $token"
@@ -287,8 +287,10 @@ soak() {
     # JWKS from a loopback HTTP server, so that unknown kids go through the refetch path.
     start "$work/jwks-server.log" python3 -u -c '
 import http.server, functools, sys
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])
-handler.log_message = lambda *args: None
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+handler = functools.partial(Quiet, directory=sys.argv[1])
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
 print(f"listening on http://127.0.0.1:{server.server_address[1]}", flush=True)
 server.serve_forever()
@@ -301,7 +303,7 @@ jwks_url_allow_http = true")
 
     # The credentials, each with the status it must get.
     local valid=$work/soak-valid.txt
-    mint_fresh 20000 "$valid"
+    mint_fresh 20000 "$valid" soak-distinct
     local other=$work/soak-other-keys
     [ -f "$other/jwt-private-key.pem" ] || "$ctl" auth generate-keys --output-dir "$other" >/dev/null
     local kid
@@ -346,13 +348,12 @@ EOF
     local wrk_pid=$!
     local rss_log=$work/soak-rss.txt
     : >"$rss_log"
-    local t=0 rss
+    local began=$SECONDS rss
     while kill -0 "$wrk_pid" 2>/dev/null; do
         rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$server_pid/status" 2>/dev/null) ||
             die "the server died during the soak (log: $work/server-soak.log)"
-        echo "$t $rss" >>"$rss_log"
+        echo "$((SECONDS - began)) $rss" >>"$rss_log"
         sleep 10
-        t=$((t + 10))
     done
     wait "$wrk_pid" || die "wrk failed: $(cat "$out")"
     kill -0 "$server_pid" 2>/dev/null || die "the server died during the soak (log: $work/server-soak.log)"
@@ -363,13 +364,18 @@ import re, sys
 samples = [tuple(map(int, line.split())) for line in open(sys.argv[1]) if line.strip()]
 text = open(sys.argv[2]).read()
 decisions, wrong = map(int, re.search(r"decisions: (\d+) wrong: (\d+)", text).groups())
-print("RSS (KiB) by minute:", ", ".join(f"{t // 60}m {kib}" for t, kib in samples if t % 60 == 0))
+by_minute = {}
+for t, kib in samples:
+    by_minute.setdefault(t // 60, kib)
+print("RSS (KiB) at each minute:", ", ".join(f"{m}m {kib}" for m, kib in sorted(by_minute.items())))
 minute_one = next(kib for t, kib in samples if t >= 60) if samples[-1][0] >= 60 else samples[0][1]
 end = samples[-1][1]
+growth = (end - minute_one) / minute_one * 100
 print(f"RSS minute one: {minute_one} KiB, end ({samples[-1][0]} s): {end} KiB, "
-      f"{(end - minute_one) / minute_one * 100:+.1f} % (target within 10 %)")
+      f"{growth:+.1f} % (target within 10 %)")
 print(f"decisions: {decisions}, wrong: {wrong} (target 0)")
-sys.exit(1 if wrong else 0)
+if wrong or abs(growth) > 10:
+    sys.exit("soak: target missed")
 EOF
 }
 
