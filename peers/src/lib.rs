@@ -95,7 +95,10 @@ pub fn validation() -> Validation {
 
 /// The bare route: no authentication.
 pub fn bare() -> axum::Router {
-    axum::Router::new().route(PATH, axum::routing::get(|| async { axum::Json(performance()) }))
+    axum::Router::new().route(
+        PATH,
+        axum::routing::get(|| async { axum::Json(performance()) }),
+    )
 }
 
 /// What the `from_fn` middleware verifies with.

@@ -2,8 +2,8 @@
 --
 -- TOKENS_FILE names a file of pre-minted tokens, one per line; thread k of n takes lines k, k+n,
 -- k+2n, ... so that no two threads send the same token. A thread that runs out starts its slice
--- again and counts a wrap: done() prints "token wraps: N", and load.sh refuses a run with wraps
--- (mint more tokens, or run shorter).
+-- again and counts a wrap; done() prints "token wraps: N". (load.sh checks the cache-on case by
+-- the server's hit counter.)
 
 local threads = {}
 local next_id = 0

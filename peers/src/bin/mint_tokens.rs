@@ -69,7 +69,9 @@ fn mint(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let key = EncodingKey::from_rsa_pem(&pem)?;
     let kid = match &args.kid {
         Some(kid) => kid.clone(),
-        None => Jwk::from_encoding_key(&key, Algorithm::RS256)?.thumbprint(ThumbprintHash::SHA256)?,
+        None => {
+            Jwk::from_encoding_key(&key, Algorithm::RS256)?.thumbprint(ThumbprintHash::SHA256)?
+        }
     };
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(kid);
