@@ -80,7 +80,7 @@ pub fn performance() -> Performance {
         active_tasks: 1,
         completion_rate: 1.0 / 3.0,
         error_rate: 1.0 / 3.0,
-        average_step_attempts: 1.4444444444444444,
+        average_step_attempts: 1.0909090909090908,
     }
 }
 
