@@ -1,0 +1,131 @@
+//! Instructions per request for the peers, counted by callgrind exactly as tasker-auth's
+//! `benches/callgrind.rs` counts its own: `peers/callgrind.sh` runs each case with N and 2N
+//! requests, counting only inside `measure`, and divides the difference by N.
+//!
+//! Run by hand: `peers-callgrind <case> <requests>` under
+//! `valgrind --tool=callgrind --toggle-collect='*measure*'`; cases are listed by `--list`.
+
+use std::hint::black_box;
+
+use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::signature::KeyPair as _;
+use http::{Request, header};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use serde_json::json;
+use tasker_auth_peers::{AUDIENCE, Claims, ISSUER, PATH, PERMISSION, run};
+use tower::ServiceExt as _;
+
+const CASES: &[&str] = &[
+    "bare_route",
+    "bare_decode_RS256",
+    "from_fn_RS256",
+    "jwt_authorizer_RS256",
+];
+
+/// The only code callgrind counts: `requests` calls of `one`.
+#[inline(never)]
+fn measure(requests: usize, one: &mut dyn FnMut()) {
+    for _ in 0..requests {
+        one();
+    }
+}
+
+/// An RSA-2048 key pair as PEM (private PKCS#8, public SPKI) and an RS256 token for the route.
+fn keys_and_token() -> (String, String) {
+    let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+    let private: Pkcs8V1Der<'_> = pair.as_der().unwrap();
+    let public: PublicKeyX509Der<'_> = pair.public_key().as_der().unwrap();
+    let pem = |tag: &str, der: &[u8]| pem::encode(&pem::Pem::new(tag, der.to_vec()));
+    let private_pem = pem("PRIVATE KEY", private.as_ref());
+    let public_pem = pem("PUBLIC KEY", public.as_ref());
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({
+        "sub": "callgrind", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600,
+        "permissions": [PERMISSION, "tasks:read", "tasks:list"],
+    });
+    let token = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &claims,
+        &EncodingKey::from_rsa_pem(private_pem.as_bytes()).unwrap(),
+    )
+    .unwrap();
+    (public_pem, token)
+}
+
+fn request(token: &str) -> Request<axum::body::Body> {
+    Request::builder()
+        .uri(PATH)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap()
+}
+
+fn request07(token: &str) -> Request<axum07::body::Body> {
+    Request::builder()
+        .uri(PATH)
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(axum07::body::Body::empty())
+        .unwrap()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (case, requests): (&str, usize) = match args.as_slice() {
+        [flag] if flag == "--list" => {
+            println!("{}", CASES.join("\n"));
+            return;
+        }
+        [case, n] if CASES.contains(&case.as_str()) => (case.as_str(), n.parse().unwrap()),
+        _ => {
+            eprintln!("usage: peers-callgrind --list | peers-callgrind <case> <requests>");
+            std::process::exit(2);
+        }
+    };
+    let (public_pem, token) = keys_and_token();
+    // jwt-authorizer builds its key store in async code; nothing here waits on the runtime.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _runtime = runtime.enter();
+    let mut one: Box<dyn FnMut()> = match case {
+        "bare_route" => {
+            let app = tasker_auth_peers::bare();
+            Box::new(move || {
+                let response = run(app.clone().oneshot(request(&token))).unwrap();
+                assert!(response.status().is_success());
+                black_box(response);
+            })
+        }
+        "bare_decode_RS256" => {
+            let key = DecodingKey::from_rsa_pem(public_pem.as_bytes()).unwrap();
+            let validation = tasker_auth_peers::validation();
+            Box::new(move || {
+                let data = jsonwebtoken::decode::<Claims>(&token, &key, &validation).unwrap();
+                assert!(data.claims.allows_route());
+                black_box(data);
+            })
+        }
+        "from_fn_RS256" => {
+            let app = tasker_auth_peers::from_fn(public_pem.as_bytes()).unwrap();
+            Box::new(move || {
+                let response = run(app.clone().oneshot(request(&token))).unwrap();
+                assert!(response.status().is_success());
+                black_box(response);
+            })
+        }
+        _ => {
+            let app = runtime
+                .block_on(tasker_auth_peers::jwt_authorizer(&public_pem))
+                .unwrap();
+            Box::new(move || {
+                let response = run(app.clone().oneshot(request07(&token))).unwrap();
+                assert!(response.status().is_success());
+                black_box(response);
+            })
+        }
+    };
+    // Warm every lazy initialisation before counting.
+    measure(1, &mut one);
+    measure(requests, &mut one);
+}
