@@ -122,8 +122,8 @@ pub use authorize::{
     try_authorize,
 };
 pub use config::{
-    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
-    JwtVerificationMethod, TaskerConfig, WebConfig,
+    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_GRPC_BIND_ADDRESS, DEFAULT_JWT_AUDIENCE,
+    DEFAULT_JWT_ISSUER, GrpcConfig, JwtVerificationMethod, TaskerConfig, WebConfig,
 };
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{
