@@ -91,9 +91,12 @@ fn stop(child: &mut Child, name: &str) {
 }
 
 async fn list_tasks(addr: &str, key: Option<&str>) -> Result<usize, tonic::Status> {
-    let mut client = TaskServiceClient::connect(format!("http://{addr}"))
+    let channel = tonic::transport::Channel::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect()
         .await
         .unwrap();
+    let mut client = TaskServiceClient::new(channel);
     let mut request = tonic::Request::new(ListTasksRequest::default());
     if let Some(key) = key {
         request
@@ -125,7 +128,14 @@ async fn servers_print_grpc_listening_serve_grpc_and_stop_both_on_sigterm() {
             let refused = list_tasks(&grpc, Some(KEY)).await.unwrap_err();
             assert_eq!(refused.code(), Code::Unimplemented);
         }
-        stop(&mut child, name);
+        // Off the runtime's thread, so that the client's dropped connections close meanwhile.
+        let mut child = tokio::task::spawn_blocking(move || {
+            stop(&mut child, name);
+            child
+        })
+        .await
+        .unwrap();
+        let _ = child.wait();
         assert!(
             std::net::TcpStream::connect(&grpc).is_err(),
             "{name}: the gRPC listener is closed"

@@ -36,6 +36,9 @@ use uuid::Uuid;
 use crate::server::{ApiKind, AppState, StartupError};
 use crate::store::{Store, Template};
 
+/// How long in-flight gRPC calls may run on after a shutdown signal.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The gRPC services of one server, ready to serve: tonic's routes (every service, health and
 /// reflection) and the method table the authentication layer enforces.
 #[derive(Debug)]
@@ -136,7 +139,8 @@ impl GrpcBound {
     }
 
     /// Serves `app` behind the authentication layer of `security` until `shutdown` completes,
-    /// then lets in-flight calls finish.
+    /// then lets in-flight calls finish for at most [`SHUTDOWN_GRACE`] (a client that keeps
+    /// its connection open, or a long stream, cannot hold the process up).
     ///
     /// # Errors
     ///
@@ -147,15 +151,31 @@ impl GrpcBound {
         security: SecurityService,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tonic::transport::Server::builder()
+        let (fired, on_fire) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            shutdown.await;
+            let _ = fired.send(());
+        };
+        let server = tonic::transport::Server::builder()
             .layer(GrpcAuthLayer::new(security, app.table))
             .add_routes(app.routes)
             .serve_with_incoming_shutdown(
                 tokio_stream::wrappers::TcpListenerStream::new(self.listener),
                 shutdown,
-            )
-            .await
-            .map_err(std::io::Error::other)
+            );
+        let grace = async move {
+            match on_fire.await {
+                Ok(()) => tokio::time::sleep(SHUTDOWN_GRACE).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            result = server => result.map_err(std::io::Error::other),
+            () = grace => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "gRPC connections still open after the grace period: closing them");
+                Ok(())
+            }
+        }
     }
 }
 
