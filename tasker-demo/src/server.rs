@@ -135,8 +135,9 @@ pub fn load_config(args: &ServerArgs, kind: ApiKind) -> Result<TaskerConfig, Con
 
 /// `--grpc-bind` wins; else a `--bind` on port 0 (any free port) moves gRPC to a free port of
 /// that host, so that a server started for a test never collides on the fixed gRPC port; else
-/// the worker, left on the orchestration's default gRPC port by an unset `[grpc] bind_address`,
-/// moves to its own (as for `web.bind_address`).
+/// the worker, left on the orchestration's default gRPC port (no `[grpc] bind_address` in its
+/// file, no `TASKER_GRPC_BIND_ADDRESS`), moves to its own, so that the two servers started with
+/// their files never collide.
 fn configure_grpc_bind(config: &mut TaskerConfig, args: &ServerArgs, kind: ApiKind) {
     if let Some(bind) = &args.grpc_bind {
         config.grpc.bind_address = bind.clone();
@@ -149,8 +150,6 @@ fn configure_grpc_bind(config: &mut TaskerConfig, args: &ServerArgs, kind: ApiKi
         config.grpc.bind_address = host.to_string();
     } else if kind == ApiKind::Worker
         && config.grpc.bind_address == ApiKind::Orchestration.default_grpc_bind()
-        && args.config.is_none()
-        && std::env::var_os("TASKER_CONFIG_PATH").is_none()
         && std::env::var_os("TASKER_GRPC_BIND_ADDRESS").is_none()
     {
         config.grpc.bind_address = ApiKind::Worker.default_grpc_bind().to_owned();
@@ -398,4 +397,49 @@ async fn prometheus_metrics() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grpc_bind(kind: ApiKind, args: &ServerArgs, file: Option<&str>) -> String {
+        let mut config = TaskerConfig::default();
+        if let Some(addr) = file {
+            config.grpc.bind_address = addr.to_owned();
+        }
+        configure_grpc_bind(&mut config, args, kind);
+        config.grpc.bind_address
+    }
+
+    #[test]
+    fn grpc_bind_follows_flag_then_free_port_then_file_then_default() {
+        let args = |bind: Option<&str>, grpc: Option<&str>| ServerArgs {
+            bind: bind.map(str::to_owned),
+            grpc_bind: grpc.map(str::to_owned),
+            ..ServerArgs::default()
+        };
+        let none = args(None, None);
+        assert_eq!(
+            grpc_bind(ApiKind::Orchestration, &none, None),
+            "127.0.0.1:9190"
+        );
+        assert_eq!(grpc_bind(ApiKind::Worker, &none, None), "127.0.0.1:9191");
+        assert_eq!(
+            grpc_bind(ApiKind::Worker, &none, Some("0.0.0.0:7000")),
+            "0.0.0.0:7000"
+        );
+        let free = args(Some("127.0.0.1:0"), None);
+        assert_eq!(
+            grpc_bind(ApiKind::Worker, &free, Some("0.0.0.0:7000")),
+            "127.0.0.1:0"
+        );
+        let fixed = args(Some("127.0.0.1:8088"), None);
+        assert_eq!(
+            grpc_bind(ApiKind::Orchestration, &fixed, None),
+            "127.0.0.1:9190"
+        );
+        let flag = args(Some("127.0.0.1:0"), Some("127.0.0.1:5000"));
+        assert_eq!(grpc_bind(ApiKind::Worker, &flag, None), "127.0.0.1:5000");
+    }
 }
