@@ -5,7 +5,9 @@
 //! cargo run --example orchestration -- --config examples/orchestration.toml [--bind 127.0.0.1:0]
 //! ```
 //!
-//! It prints `listening on http://IP:PORT` once ready and stops cleanly on Ctrl-C or SIGTERM.
+//! It prints `listening on http://IP:PORT` once ready, then `grpc listening on http://IP:PORT`
+//! for its gRPC API (`[grpc]`, `--grpc-bind`; default 127.0.0.1:9190), and stops both cleanly on
+//! Ctrl-C or SIGTERM.
 //! The routes live in `tasker_demo::orchestration`.
 
 use tasker_demo::orchestration;

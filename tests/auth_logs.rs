@@ -85,23 +85,29 @@ fn logs_and_metrics_name_the_outcome_never_the_credential() {
 
     let metrics = handle.render();
     assert!(
-        metrics.contains(r#"tasker_auth_requests_total{method="jwt",result="success"} 1"#),
+        metrics.contains(
+            r#"tasker_auth_requests_total{method="jwt",result="success",protocol="http"} 1"#
+        ),
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"tasker_auth_requests_total{method="jwt",result="failure"} 1"#),
+        metrics.contains(
+            r#"tasker_auth_requests_total{method="jwt",result="failure",protocol="http"} 1"#
+        ),
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"tasker_auth_requests_total{method="api_key",result="failure"} 1"#),
+        metrics.contains(
+            r#"tasker_auth_requests_total{method="api_key",result="failure",protocol="http"} 1"#
+        ),
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"tasker_auth_failures_total{reason="invalid"} 2"#),
+        metrics.contains(r#"tasker_auth_failures_total{reason="invalid",protocol="http"} 2"#),
         "{metrics}"
     );
     assert!(
-        metrics.contains(r#"tasker_auth_failures_total{reason="missing"} 1"#),
+        metrics.contains(r#"tasker_auth_failures_total{reason="missing",protocol="http"} 1"#),
         "{metrics}"
     );
     assert!(

@@ -14,6 +14,7 @@ use pin_project_lite::pin_project;
 
 use crate::context::SecurityContext;
 use crate::error::AuthError;
+use crate::protocol::Protocol;
 use tasker_permissions::{Action, Permission, Resource};
 
 /// Checks that `ctx` holds `permission`; a denial is logged and counted, and becomes a 403.
@@ -33,7 +34,21 @@ pub fn require_permission(ctx: &SecurityContext, permission: Permission) -> Resu
     if ctx.has(permission) {
         return Ok(());
     }
-    deny(ctx, permission, None)
+    deny(ctx, permission, None, Protocol::Http)
+}
+
+#[cfg(feature = "grpc")]
+/// [`require_permission`] for a call of `protocol` to `route`, counted and logged as such.
+pub(crate) fn require_permission_for(
+    ctx: &SecurityContext,
+    permission: Permission,
+    route: Option<&str>,
+    protocol: Protocol,
+) -> Result<(), AuthError> {
+    if ctx.has(permission) {
+        return Ok(());
+    }
+    deny(ctx, permission, route, protocol)
 }
 
 #[cold]
@@ -41,6 +56,7 @@ fn deny(
     ctx: &SecurityContext,
     permission: Permission,
     route: Option<&str>,
+    protocol: Protocol,
 ) -> Result<(), AuthError> {
     tracing::info!(
         subject = ctx.subject(),
@@ -49,8 +65,12 @@ fn deny(
         route,
         "permission denied"
     );
-    metrics::counter!("tasker_permission_denials_total", "permission" => permission.as_str())
-        .increment(1);
+    metrics::counter!(
+        "tasker_permission_denials_total",
+        "permission" => permission.as_str(),
+        "protocol" => protocol.as_str()
+    )
+    .increment(1);
     Err(AuthError::Forbidden {
         required: permission,
     })
@@ -62,7 +82,7 @@ fn deny(
 pub(crate) fn check_parts(parts: &Parts, permission: Permission) -> Result<(), AuthError> {
     match parts.extensions.get::<SecurityContext>() {
         Some(ctx) if ctx.has(permission) => Ok(()),
-        Some(ctx) => deny(ctx, permission, Some(parts.uri.path())),
+        Some(ctx) => deny(ctx, permission, Some(parts.uri.path()), Protocol::Http),
         None => Err(AuthError::misconfigured(parts.uri.path())),
     }
 }

@@ -18,7 +18,8 @@
 //! every value up front, so a misconfigured client fails when it starts, naming the variable.
 //!
 //! Credentials attach themselves to requests: [`RequestBuilderExt::with_tasker_auth`] for
-//! reqwest, [`ClientCredentials::apply_to_request`] for any client built on the `http` crate.
+//! reqwest, [`ClientCredentials::apply_to_request`] for any client built on the `http` crate,
+//! and (feature `grpc`) `GrpcCredentialsLayer` around a tonic channel.
 //! Either logs a warning (once per host) when credentials are about to travel over plain `http`
 //! to a host that is not loopback. Secrets never appear in `Debug` output or in errors.
 //!
@@ -49,6 +50,10 @@ use std::time::{Duration, SystemTime};
 use http::{HeaderMap, HeaderName, HeaderValue, Uri, header};
 
 use crate::config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER};
+#[cfg(feature = "grpc")]
+pub use crate::grpc_client::{
+    BoxError, GrpcCredentialsFuture, GrpcCredentialsLayer, GrpcCredentialsService,
+};
 use crate::keys::{KeyError, KeyPair, TokenRequest};
 use crate::permission_set::PermissionSet;
 

@@ -70,9 +70,11 @@ use http::{HeaderName, HeaderValue, Request, Response};
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::authorize::require_permission_for;
 use crate::error::FAILURE_REASON_HEADER;
+use crate::protocol::Protocol;
 use crate::service::Outcome;
-use crate::{AuthError, Permission, SecurityContext, SecurityService, require_permission};
+use crate::{AuthError, Permission, SecurityContext, SecurityService};
 
 /// The trailing-metadata key naming the permission a `PERMISSION_DENIED` call lacked.
 pub const REQUIRED_PERMISSION_METADATA: HeaderName =
@@ -258,11 +260,11 @@ where
                 return GrpcResponseFuture::response(unimplemented());
             }
         };
-        let outcome = self
-            .security
-            .authenticate_now(req.headers(), Some(req.uri().path()));
+        let outcome =
+            self.security
+                .authenticate_now(req.headers(), Some(req.uri().path()), Protocol::Grpc);
         match outcome {
-            Outcome::Done(result) => match authorized(result, permission) {
+            Outcome::Done(result) => match authorized(result, permission, req.uri().path()) {
                 Ok(ctx) => {
                     req.extensions_mut().insert(ctx);
                     GrpcResponseFuture::inner(self.inner.call(req))
@@ -277,9 +279,9 @@ where
                 GrpcResponseFuture::boxed(Box::pin(async move {
                     let path = req.uri().path().to_owned();
                     let result = security
-                        .authenticate_with_key_store(req.headers(), Some(&path))
+                        .authenticate_with_key_store(req.headers(), Some(&path), Protocol::Grpc)
                         .await;
-                    match authorized(result, permission) {
+                    match authorized(result, permission, &path) {
                         Ok(ctx) => {
                             req.extensions_mut().insert(ctx);
                             inner.call(req).await
@@ -295,9 +297,10 @@ where
 fn authorized(
     authenticated: Result<SecurityContext, AuthError>,
     permission: Permission,
+    path: &str,
 ) -> Result<SecurityContext, AuthError> {
     let ctx = authenticated?;
-    require_permission(&ctx, permission)?;
+    require_permission_for(&ctx, permission, Some(path), Protocol::Grpc)?;
     Ok(ctx)
 }
 

@@ -37,6 +37,7 @@ use http::Request;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
+use crate::protocol::Protocol;
 use crate::service::{Outcome, SecurityService};
 
 /// Authenticates every request of the routes it wraps and puts the caller's
@@ -120,7 +121,8 @@ where
                 .extensions()
                 .get::<MatchedPath>()
                 .map(MatchedPath::as_str);
-            self.security.authenticate_now(req.headers(), route)
+            self.security
+                .authenticate_now(req.headers(), route, Protocol::Http)
         };
         match outcome {
             Outcome::Done(Ok(ctx)) => {
@@ -139,7 +141,11 @@ where
                         .get::<MatchedPath>()
                         .map(|p| p.as_str().to_owned());
                     let result = security
-                        .authenticate_with_key_store(req.headers(), route.as_deref())
+                        .authenticate_with_key_store(
+                            req.headers(),
+                            route.as_deref(),
+                            Protocol::Http,
+                        )
                         .await;
                     match result {
                         Ok(ctx) => {

@@ -90,7 +90,7 @@
 //! | `jwks` | no | verification against keys fetched from a JWKS endpoint |
 //! | `keys` | no | key generation, JWK thumbprints and token minting |
 //! | `client` | no | client-side credential resolution (implies `keys`) |
-//! | `grpc` | no | [`grpc::GrpcAuthLayer`] for tonic servers and `#[grpc_service]` |
+//! | `grpc` | no | [`grpc::GrpcAuthLayer`] for tonic servers and `#[grpc_service]`; with `client`, `client::GrpcCredentialsLayer` for tonic channels |
 
 mod api_key;
 mod authorize;
@@ -103,6 +103,8 @@ mod crypto;
 mod error;
 #[cfg(feature = "grpc")]
 pub mod grpc;
+#[cfg(all(feature = "grpc", feature = "client"))]
+mod grpc_client;
 #[cfg(feature = "jwks")]
 mod jwks;
 mod jwt;
@@ -113,6 +115,7 @@ mod layer;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 mod permission_set;
+mod protocol;
 mod service;
 mod token_cache;
 
@@ -122,8 +125,8 @@ pub use authorize::{
     try_authorize,
 };
 pub use config::{
-    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER,
-    JwtVerificationMethod, TaskerConfig, WebConfig, redact_url,
+    ApiKeyConfig, AuthConfig, ConfigError, DEFAULT_GRPC_BIND_ADDRESS, DEFAULT_JWT_AUDIENCE,
+    DEFAULT_JWT_ISSUER, GrpcConfig, JwtVerificationMethod, TaskerConfig, WebConfig, redact_url,
 };
 pub use context::{AuthMethod, SecurityContext};
 pub use error::{

@@ -2,18 +2,20 @@
 //!
 //! [`start`] generates an ES256 key pair for this run (nothing is written to disk), mints tokens
 //! for four roles, registers two API keys, starts the orchestration API (default
-//! 127.0.0.1:8080) and the worker API (default 127.0.0.1:8081), and prepares `curl` lines that
-//! work exactly as printed by [`banner`], one of them showing a 403.
+//! 127.0.0.1:8080) and the worker API (default 127.0.0.1:8081), each also over gRPC (default
+//! 127.0.0.1:9190 and 127.0.0.1:9191), and prepares `curl` lines and one `grpc_client` command
+//! that work exactly as printed by [`banner`], one of them showing a 403.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::server::{self, Bound, StartupError};
+use crate::grpc::GrpcBound;
+use crate::server::{self, ApiKind, Bound, StartupError};
 use crate::store::Store;
 use crate::{orchestration, worker};
 use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
-use tasker_auth::{Role, TaskerConfig, hash_api_key};
+use tasker_auth::{Role, SecurityService, TaskerConfig, hash_api_key};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -29,6 +31,12 @@ pub struct DemoArgs {
     /// Where the worker API listens (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8081")]
     pub worker_bind: String,
+    /// Where the orchestration gRPC API listens (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9190")]
+    pub orchestration_grpc_bind: String,
+    /// Where the worker gRPC API listens (port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:9191")]
+    pub worker_grpc_bind: String,
 }
 
 /// One request the demo suggests, with the status it gets.
@@ -77,12 +85,44 @@ pub struct Demo {
     pub orchestration: SocketAddr,
     /// Where the worker API listens.
     pub worker: SocketAddr,
+    /// Where the orchestration gRPC API listens.
+    pub orchestration_grpc: SocketAddr,
+    /// Where the worker gRPC API listens.
+    pub worker_grpc: SocketAddr,
+    /// The gRPC client command the banner prints: the read-only token lists the tasks of the
+    /// orchestration gRPC API with `examples/grpc_client.rs`.
+    pub grpc_command: String,
     /// The suggested requests.
     pub requests: Vec<DemoRequest>,
     /// Minted tokens by role name.
     pub tokens: Vec<(Role, String)>,
     shutdown: watch::Sender<bool>,
     servers: Vec<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The environment variable and the arguments of the gRPC command the demo prints; the
+/// command line is `{var}={token} cargo run --example grpc_client -- {args}`.
+#[derive(Debug, Clone)]
+pub struct GrpcCommand {
+    /// The credential variable and its value.
+    pub env: (String, String),
+    /// The arguments after `--`.
+    pub args: Vec<String>,
+}
+
+impl GrpcCommand {
+    /// The command line, to paste into a POSIX shell as is.
+    pub fn shell(&self) -> String {
+        let mut line = format!(
+            "{}={} cargo run --example grpc_client --",
+            self.env.0,
+            shell_quote(&self.env.1)
+        );
+        for arg in &self.args {
+            let _ = write!(line, " {arg}");
+        }
+        line
+    }
 }
 
 impl Demo {
@@ -127,6 +167,15 @@ api_key_header = "{API_KEY_HEADER}"
     }
 }
 
+/// The minted token of `role`.
+fn token_of(tokens: &[(Role, String)], role: Role) -> String {
+    tokens
+        .iter()
+        .find(|(r, _)| *r == role)
+        .map(|(_, t)| t.clone())
+        .unwrap_or_default()
+}
+
 /// A fresh random API key (two v4 UUIDs: 244 random bits).
 fn fresh_api_key() -> String {
     format!(
@@ -136,8 +185,22 @@ fn fresh_api_key() -> String {
     )
 }
 
-/// Starts both servers with authentication on and prepares the suggested requests.
+/// Starts both servers with authentication on and prepares the suggested requests; gRPC
+/// listens on free ports of 127.0.0.1 (see [`start_with`] to choose).
 pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, StartupError> {
+    start_with(&DemoArgs {
+        orchestration_bind: orchestration_bind.to_owned(),
+        worker_bind: worker_bind.to_owned(),
+        orchestration_grpc_bind: "127.0.0.1:0".to_owned(),
+        worker_grpc_bind: "127.0.0.1:0".to_owned(),
+    })
+    .await
+}
+
+/// Starts both servers, REST and gRPC, on the addresses of `args`, with authentication on,
+/// and prepares the suggested requests.
+pub async fn start_with(args: &DemoArgs) -> Result<Demo, StartupError> {
+    let (orchestration_bind, worker_bind) = (&args.orchestration_bind, &args.worker_bind);
     let keys = match KeyPair::generate(KeyAlgorithm::Es256) {
         Ok(keys) => keys,
         Err(e) => unreachable!("ES256 key generation cannot fail: {e}"),
@@ -155,9 +218,16 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
     let store = Store::seeded();
     let (orchestration_app, _) = orchestration::app(&config, store.clone())?;
     let (worker_app, _) = worker::app(&config, store.clone())?;
+    let security = SecurityService::from_config(&config.web.auth)?;
+    let orchestration_grpc_app =
+        crate::grpc::app(ApiKind::Orchestration, &config, store.clone()).await?;
+    let worker_grpc_app = crate::grpc::app(ApiKind::Worker, &config, store.clone()).await?;
     let orchestration = Bound::bind(orchestration_bind).await?;
     let worker = Bound::bind(worker_bind).await?;
+    let orchestration_grpc = GrpcBound::bind(&args.orchestration_grpc_bind).await?;
+    let worker_grpc = GrpcBound::bind(&args.worker_grpc_bind).await?;
     let (o_addr, w_addr) = (orchestration.addr(), worker.addr());
+    let (og_addr, wg_addr) = (orchestration_grpc.addr(), worker_grpc.addr());
     let (shutdown, rx) = watch::channel(false);
     let until_shutdown = |mut rx: watch::Receiver<bool>| async move {
         tokio::select! {
@@ -167,7 +237,13 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
     };
     let servers = vec![
         tokio::spawn(orchestration.serve(orchestration_app, until_shutdown(rx.clone()))),
-        tokio::spawn(worker.serve(worker_app, until_shutdown(rx))),
+        tokio::spawn(worker.serve(worker_app, until_shutdown(rx.clone()))),
+        tokio::spawn(orchestration_grpc.serve(
+            orchestration_grpc_app,
+            security.clone(),
+            until_shutdown(rx.clone()),
+        )),
+        tokio::spawn(worker_grpc.serve(worker_grpc_app, security, until_shutdown(rx))),
     ];
 
     let mint = |role: Role| {
@@ -194,11 +270,7 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
     .map(mint)
     .collect();
     let bearer = |role: Role| {
-        let token = tokens
-            .iter()
-            .find(|(r, _)| *r == role)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default();
+        let token = token_of(&tokens, role);
         ("Authorization".to_owned(), format!("Bearer {token}"))
     };
     let o = format!("http://{o_addr}");
@@ -318,9 +390,23 @@ pub async fn start(orchestration_bind: &str, worker_bind: &str) -> Result<Demo, 
             200,
         ),
     ];
+    let grpc_command = GrpcCommand {
+        env: (
+            "TASKER_AUTH_TOKEN".to_owned(),
+            token_of(&tokens, Role::ReadOnly),
+        ),
+        args: vec![
+            "--endpoint".to_owned(),
+            format!("http://{og_addr}"),
+            "list-tasks".to_owned(),
+        ],
+    };
     Ok(Demo {
         orchestration: o_addr,
         worker: w_addr,
+        orchestration_grpc: og_addr,
+        worker_grpc: wg_addr,
+        grpc_command: grpc_command.shell(),
         requests,
         tokens,
         shutdown,
@@ -341,6 +427,11 @@ pub fn banner(demo: &Demo) -> String {
         demo.orchestration, demo.orchestration, demo.orchestration
     );
     let _ = writeln!(out, "  worker API         http://{}", demo.worker);
+    let _ = writeln!(
+        out,
+        "  gRPC               orchestration http://{}   worker http://{}   (health and reflection public)",
+        demo.orchestration_grpc, demo.worker_grpc
+    );
     let _ = writeln!(out);
     let _ = writeln!(out, "Tokens (1 hour), by role preset:");
     for (role, token) in &demo.tokens {
@@ -352,6 +443,11 @@ pub fn banner(demo: &Demo) -> String {
         let _ = writeln!(out, "\n# {} (expect {})", r.title, r.expected_status);
         let _ = writeln!(out, "{}", r.curl());
     }
+    let _ = writeln!(
+        out,
+        "\n# gRPC: read-only lists the tasks over gRPC (examples/grpc_client.rs; see docs/grpc.md)"
+    );
+    let _ = writeln!(out, "{}", demo.grpc_command);
     let _ = writeln!(out, "\nCtrl-C stops both servers.");
     out
 }
@@ -359,18 +455,21 @@ pub fn banner(demo: &Demo) -> String {
 /// Runs the demo until Ctrl-C or SIGTERM: starts both servers, prints the [`banner`], then
 /// stops them cleanly.
 pub async fn run(args: &DemoArgs) -> std::process::ExitCode {
-    let demo = match start(&args.orchestration_bind, &args.worker_bind).await {
+    let demo = match start_with(args).await {
         Ok(demo) => demo,
         Err(e) => {
             eprintln!("error: {e}");
             eprintln!(
-                "(another process on the port? try --orchestration-bind 127.0.0.1:0 --worker-bind 127.0.0.1:0)"
+                "(another process on the port? try --orchestration-bind 127.0.0.1:0 --worker-bind 127.0.0.1:0 \
+                 --orchestration-grpc-bind 127.0.0.1:0 --worker-grpc-bind 127.0.0.1:0)"
             );
             return std::process::ExitCode::FAILURE;
         }
     };
     server::announce(demo.orchestration);
     server::announce(demo.worker);
+    crate::grpc::announce(demo.orchestration_grpc);
+    crate::grpc::announce(demo.worker_grpc);
     print!("{}", banner(&demo));
     server::shutdown_signal().await;
     demo.stop().await;

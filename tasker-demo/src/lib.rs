@@ -14,6 +14,7 @@
 
 pub mod api_error;
 pub mod demo;
+pub mod grpc;
 pub mod orchestration;
 pub mod server;
 pub mod store;

@@ -41,6 +41,10 @@ pub struct ServerArgs {
     /// Address to listen on, overriding `web.bind_address` (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<String>,
+    /// Address of the gRPC listener, overriding `grpc.bind_address` (port 0 picks a free port).
+    /// Without it, a `--bind` with port 0 puts gRPC on a free port of the same host too.
+    #[arg(long, value_name = "ADDR")]
+    pub grpc_bind: Option<String>,
 }
 
 /// Which of the two Tasker APIs a server is.
@@ -58,6 +62,14 @@ impl ApiKind {
         match self {
             ApiKind::Orchestration => "127.0.0.1:8080",
             ApiKind::Worker => "127.0.0.1:8081",
+        }
+    }
+
+    /// The default gRPC bind address (`[grpc] bind_address`).
+    pub const fn default_grpc_bind(self) -> &'static str {
+        match self {
+            ApiKind::Orchestration => tasker_auth::DEFAULT_GRPC_BIND_ADDRESS,
+            ApiKind::Worker => "127.0.0.1:9191",
         }
     }
 
@@ -117,7 +129,31 @@ pub fn load_config(args: &ServerArgs, kind: ApiKind) -> Result<TaskerConfig, Con
     {
         config.web.bind_address = ApiKind::Worker.default_bind().to_owned();
     }
+    configure_grpc_bind(&mut config, args, kind);
     Ok(config)
+}
+
+/// `--grpc-bind` wins; else a `--bind` on port 0 (any free port) moves gRPC to a free port of
+/// that host, so that a server started for a test never collides on the fixed gRPC port; else
+/// the worker, left on the orchestration's default gRPC port (no `[grpc] bind_address` in its
+/// file, no `TASKER_GRPC_BIND_ADDRESS`), moves to its own, so that the two servers started with
+/// their files never collide.
+fn configure_grpc_bind(config: &mut TaskerConfig, args: &ServerArgs, kind: ApiKind) {
+    if let Some(bind) = &args.grpc_bind {
+        config.grpc.bind_address = bind.clone();
+    } else if let Some(host) = args
+        .bind
+        .as_deref()
+        .and_then(|b| b.parse::<SocketAddr>().ok())
+        .filter(|a| a.port() == 0)
+    {
+        config.grpc.bind_address = host.to_string();
+    } else if kind == ApiKind::Worker
+        && config.grpc.bind_address == ApiKind::Orchestration.default_grpc_bind()
+        && std::env::var_os("TASKER_GRPC_BIND_ADDRESS").is_none()
+    {
+        config.grpc.bind_address = ApiKind::Worker.default_grpc_bind().to_owned();
+    }
 }
 
 /// Builds a server's whole router: the protected routes (checked for permissions, behind the
@@ -210,21 +246,59 @@ impl Bound {
 pub type AppBuilder = fn(&TaskerConfig, Store) -> Result<(Router, OpenApi), StartupError>;
 
 /// Runs a server: loads the configuration, builds the application over a seeded store, binds,
-/// prints `listening on http://IP:PORT` and serves until Ctrl-C or SIGTERM.
+/// prints `listening on http://IP:PORT` and serves until Ctrl-C or SIGTERM. With `[grpc]
+/// enabled` it also serves the gRPC API from the same store, prints `grpc listening on
+/// http://IP:PORT` after the first line, and stops both listeners on the same signal.
 pub async fn run(kind: ApiKind, args: &ServerArgs, app: AppBuilder) -> Result<(), StartupError> {
     let config = load_config(args, kind)?;
-    let (app, _) = app(&config, Store::seeded())?;
+    let store = Store::seeded();
+    let (app, _) = app(&config, store.clone())?;
+    let grpc = if config.grpc.enabled {
+        let security = SecurityService::from_config(&config.web.auth)?;
+        let grpc_app = crate::grpc::app(kind, &config, store).await?;
+        Some((security, grpc_app))
+    } else {
+        None
+    };
     let bound = Bound::bind(&config.web.bind_address).await?;
+    let grpc_bound = match &grpc {
+        Some(_) => Some(crate::grpc::GrpcBound::bind(&config.grpc.bind_address).await?),
+        None => None,
+    };
     tracing::info!(
         api = kind.title(),
         auth_enabled = config.web.auth.enabled,
+        grpc_enabled = config.grpc.enabled,
         "starting"
     );
     announce(bound.addr());
-    bound
-        .serve(app, shutdown_signal())
-        .await
-        .map_err(StartupError::Serve)
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let grpc_server = match (grpc, grpc_bound) {
+        (Some((security, grpc_app)), Some(grpc_bound)) => {
+            crate::grpc::announce(grpc_bound.addr());
+            Some(tokio::spawn(grpc_bound.serve(
+                grpc_app,
+                security,
+                until_stopped(stopped.clone()),
+            )))
+        }
+        _ => None,
+    };
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let rest = bound.serve(app, until_stopped(stopped)).await;
+    let grpc = match grpc_server {
+        Some(server) => server
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e))),
+        None => Ok(()),
+    };
+    rest.and(grpc).map_err(StartupError::Serve)
 }
 
 /// Prints the one `listening on http://IP:PORT` line to stdout, flushed so that a process
@@ -323,4 +397,49 @@ async fn prometheus_metrics() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grpc_bind(kind: ApiKind, args: &ServerArgs, file: Option<&str>) -> String {
+        let mut config = TaskerConfig::default();
+        if let Some(addr) = file {
+            config.grpc.bind_address = addr.to_owned();
+        }
+        configure_grpc_bind(&mut config, args, kind);
+        config.grpc.bind_address
+    }
+
+    #[test]
+    fn grpc_bind_follows_flag_then_free_port_then_file_then_default() {
+        let args = |bind: Option<&str>, grpc: Option<&str>| ServerArgs {
+            bind: bind.map(str::to_owned),
+            grpc_bind: grpc.map(str::to_owned),
+            ..ServerArgs::default()
+        };
+        let none = args(None, None);
+        assert_eq!(
+            grpc_bind(ApiKind::Orchestration, &none, None),
+            "127.0.0.1:9190"
+        );
+        assert_eq!(grpc_bind(ApiKind::Worker, &none, None), "127.0.0.1:9191");
+        assert_eq!(
+            grpc_bind(ApiKind::Worker, &none, Some("0.0.0.0:7000")),
+            "0.0.0.0:7000"
+        );
+        let free = args(Some("127.0.0.1:0"), None);
+        assert_eq!(
+            grpc_bind(ApiKind::Worker, &free, Some("0.0.0.0:7000")),
+            "127.0.0.1:0"
+        );
+        let fixed = args(Some("127.0.0.1:8088"), None);
+        assert_eq!(
+            grpc_bind(ApiKind::Orchestration, &fixed, None),
+            "127.0.0.1:9190"
+        );
+        let flag = args(Some("127.0.0.1:0"), Some("127.0.0.1:5000"));
+        assert_eq!(grpc_bind(ApiKind::Worker, &flag, None), "127.0.0.1:5000");
+    }
 }

@@ -631,7 +631,9 @@ async fn metrics_count_authentication_and_denials() {
     let text = r.text().await.unwrap();
     assert!(text.contains("tasker_auth_failures_total"), "{text}");
     assert!(
-        text.contains("tasker_permission_denials_total{permission=\"tasks:create\"}"),
+        text.contains(
+            "tasker_permission_denials_total{permission=\"tasks:create\",protocol=\"http\"}"
+        ),
         "{text}"
     );
 }

@@ -99,6 +99,9 @@ impl TaskerConfig {
         if let Some(v) = get("TASKER_JWT_AUDIENCE") {
             auth.jwt_audience = v;
         }
+        if let Some(v) = get("TASKER_GRPC_BIND_ADDRESS") {
+            self.grpc.bind_address = v;
+        }
         Ok(())
     }
 }

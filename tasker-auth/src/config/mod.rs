@@ -45,12 +45,48 @@ pub use redact::redact_url;
 /// The text that replaces every secret in [`TaskerConfig::redacted`].
 pub(crate) const REDACTED: &str = "[REDACTED]";
 
-/// The configuration file of one server: `[web]` and `[web.auth]`.
+/// The configuration file of one server: `[web]`, `[web.auth]` and `[grpc]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TaskerConfig {
     /// `[web]`.
     pub web: WebConfig,
+    /// `[grpc]`.
+    pub grpc: GrpcConfig,
+}
+
+/// `[grpc]`: the gRPC listener of a server that serves gRPC next to REST. tasker-auth opens no
+/// listener itself; a server hosting gRPC (such as the demo servers of `tasker-demo`) reads
+/// these keys, and authenticates its gRPC calls with the same `[web.auth]` settings as REST.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GrpcConfig {
+    /// `enabled`: serve gRPC next to REST. Default `true`.
+    #[serde(deserialize_with = "lenient_bool")]
+    pub enabled: bool,
+    /// `bind_address` (env `TASKER_GRPC_BIND_ADDRESS`). Default `"127.0.0.1:9190"`, the
+    /// orchestration server's port; the worker server listens on `127.0.0.1:9191` unless told
+    /// otherwise.
+    pub bind_address: String,
+}
+
+/// The default `[grpc] bind_address` (the orchestration server's gRPC port).
+pub const DEFAULT_GRPC_BIND_ADDRESS: &str = "127.0.0.1:9190";
+
+impl GrpcConfig {
+    /// The documented defaults.
+    pub fn new() -> Self {
+        GrpcConfig {
+            enabled: true,
+            bind_address: DEFAULT_GRPC_BIND_ADDRESS.to_owned(),
+        }
+    }
+}
+
+impl Default for GrpcConfig {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// `[web]`: where the server listens and what it exposes.
@@ -383,6 +419,25 @@ mod tests {
         let config = TaskerConfig::from_toml_str("", &no_env).unwrap();
         assert_eq!(config, TaskerConfig::default());
         assert!(!config.web.auth.enabled);
+    }
+
+    #[test]
+    fn grpc_section_parses_with_defaults_and_refuses_unknown_keys() {
+        let config = TaskerConfig::from_toml_str("", &no_env).unwrap();
+        assert!(config.grpc.enabled);
+        assert_eq!(config.grpc.bind_address, DEFAULT_GRPC_BIND_ADDRESS);
+        let config = TaskerConfig::from_toml_str(
+            "[grpc]\nenabled = \"${GRPC:-false}\"\nbind_address = \"0.0.0.0:50051\"\n",
+            &no_env,
+        )
+        .unwrap();
+        assert!(!config.grpc.enabled);
+        assert_eq!(config.grpc.bind_address, "0.0.0.0:50051");
+        let env = |n: &str| (n == "TASKER_GRPC_BIND_ADDRESS").then(|| "127.0.0.1:0".to_owned());
+        let config = TaskerConfig::from_toml_str("[grpc]\nbind_address = \"x:1\"\n", &env).unwrap();
+        assert_eq!(config.grpc.bind_address, "127.0.0.1:0");
+        let err = TaskerConfig::from_toml_str("[grpc]\nport = 9190\n", &no_env).unwrap_err();
+        assert_eq!(err.key(), Some("grpc.port"), "{err}");
     }
 
     #[test]

@@ -51,6 +51,7 @@ use crate::error::{AuthError, InvalidReason};
 use crate::jwt::{
     self, AlgorithmSet, ClaimRules, MAX_CREDENTIAL_BYTES, StaticKey, TypeSet, Verified,
 };
+use crate::protocol::Protocol;
 use crate::token_cache::{TokenCache, TokenCacheStats, VerifiedBy};
 
 /// Authenticates requests: JWT bearer tokens (static key or JWKS) and API keys.
@@ -120,16 +121,24 @@ impl SecurityService {
 
     /// Authenticates a request from its headers: a context, or the [`AuthError`] to answer with.
     pub async fn authenticate(&self, headers: &HeaderMap) -> Result<SecurityContext, AuthError> {
-        match self.authenticate_now(headers, None) {
+        match self.authenticate_now(headers, None, Protocol::Http) {
             Outcome::Done(result) => result,
-            Outcome::NeedsKeyStore => self.authenticate_with_key_store(headers, None).await,
+            Outcome::NeedsKeyStore => {
+                self.authenticate_with_key_store(headers, None, Protocol::Http)
+                    .await
+            }
         }
     }
 
     /// Everything that can be decided without waiting: disabled, API keys, static-key JWTs and
     /// every malformed credential. Records metrics and logs for what it decides.
     #[inline]
-    pub(crate) fn authenticate_now(&self, headers: &HeaderMap, route: Option<&str>) -> Outcome {
+    pub(crate) fn authenticate_now(
+        &self,
+        headers: &HeaderMap,
+        route: Option<&str>,
+        protocol: Protocol,
+    ) -> Outcome {
         let inner = &*self.inner;
         if !inner.enabled {
             return Outcome::Done(Ok(inner.disabled_context.clone()));
@@ -153,7 +162,7 @@ impl SecurityService {
                 },
             },
         };
-        Outcome::Done(record(method, start, route, result))
+        Outcome::Done(record(method, start, route, protocol, result))
     }
 
     /// The JWKS path: the key for the token's `kid` may have to be fetched.
@@ -161,10 +170,11 @@ impl SecurityService {
         &self,
         headers: &HeaderMap,
         route: Option<&str>,
+        protocol: Protocol,
     ) -> Result<SecurityContext, AuthError> {
         let start = Instant::now();
         let result = self.verify_with_key_store(headers).await;
-        record("jwt", start, route, result)
+        record("jwt", start, route, protocol, result)
     }
 
     #[cfg(feature = "jwks")]
@@ -388,25 +398,28 @@ fn record(
     method: &'static str,
     start: Instant,
     route: Option<&str>,
+    protocol: Protocol,
     result: Result<SecurityContext, AuthError>,
 ) -> Result<SecurityContext, AuthError> {
     let elapsed = start.elapsed();
+    let protocol = protocol.as_str();
     match &result {
         Ok(ctx) => {
-            metrics::counter!("tasker_auth_requests_total", "method" => method, "result" => "success")
+            metrics::counter!("tasker_auth_requests_total", "method" => method, "result" => "success", "protocol" => protocol)
                 .increment(1);
             tracing::debug!(subject = ctx.subject(), method, route, "authenticated");
         }
         Err(e) => {
             let reason = e.reason().as_str();
-            metrics::counter!("tasker_auth_requests_total", "method" => method, "result" => "failure")
+            metrics::counter!("tasker_auth_requests_total", "method" => method, "result" => "failure", "protocol" => protocol)
                 .increment(1);
-            metrics::counter!("tasker_auth_failures_total", "reason" => reason).increment(1);
+            metrics::counter!("tasker_auth_failures_total", "reason" => reason, "protocol" => protocol)
+                .increment(1);
             tracing::info!(method, reason, detail = %e, route, "authentication failed");
         }
     }
     if method != "none" {
-        metrics::histogram!("tasker_auth_verification_seconds", "method" => method)
+        metrics::histogram!("tasker_auth_verification_seconds", "method" => method, "protocol" => protocol)
             .record(elapsed.as_secs_f64());
     }
     result
