@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -13,6 +14,10 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use http::{StatusCode, header};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
 use tasker_auth::openapi::{ProtectedRoutes, UnguardedRoute, add_security_schemes};
@@ -26,6 +31,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::store::Store;
 
+/// How long a client has to send the headers of a request before its connection is closed, so
+/// that a client sending half a request and stopping (slowloris) cannot hold a connection.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the Prometheus recorder's upkeep drains recorded histogram samples into their
+/// summaries, so that memory stays flat when nobody scrapes `/metrics`.
+pub const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// A request that takes longer than this gets a 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request body a handler will read (1 MiB). The permission check runs before any
@@ -171,6 +182,7 @@ pub fn build_app(
 pub struct Bound {
     listener: TcpListener,
     addr: SocketAddr,
+    header_read_timeout: Duration,
 }
 
 impl Bound {
@@ -186,7 +198,11 @@ impl Bound {
             addr: addr.to_owned(),
             source,
         })?;
-        Ok(Bound { listener, addr })
+        Ok(Bound {
+            listener,
+            addr,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        })
     }
 
     /// The address actually bound.
@@ -194,15 +210,95 @@ impl Bound {
         self.addr
     }
 
-    /// Serves `app` until `shutdown` completes, then finishes in-flight requests.
+    /// Replaces [`HEADER_READ_TIMEOUT`], the time a client has to send a request's headers.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Serves `app` (HTTP/1.1, and HTTP/2 over cleartext with prior knowledge) until `shutdown`
+    /// completes, then stops accepting and finishes in-flight requests.
+    ///
+    /// A connection that has not delivered the headers of a request within the header-read
+    /// timeout is closed: on a new connection the clock starts at accept, whatever the protocol
+    /// (a client that sends nothing, or half a request line, is dropped), and between the
+    /// requests of a kept-alive HTTP/1.1 connection hyper restarts it for each request.
     pub async fn serve(
         self,
         app: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let mut builder = AutoBuilder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        accept_failed(e).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let started = Arc::new(AtomicBool::new(false));
+            let service = {
+                let started = Arc::clone(&started);
+                let app = TowerToHyperService::new(app.clone());
+                hyper::service::service_fn(move |request| {
+                    started.store(true, Ordering::Relaxed);
+                    hyper::service::Service::call(&app, request)
+                })
+            };
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            let first_request_deadline = self.header_read_timeout;
+            tokio::spawn(async move {
+                let mut connection = std::pin::pin!(connection);
+                tokio::select! {
+                    result = &mut connection => return connection_ended(result),
+                    () = tokio::time::sleep(first_request_deadline) => {}
+                }
+                if !started.load(Ordering::Relaxed) {
+                    tracing::debug!("closing a connection that sent no request headers in time");
+                    return;
+                }
+                connection_ended(connection.await);
+            });
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
+    }
+}
+
+/// A failed `accept`: a connection that died before it was accepted is skipped; anything else
+/// (out of file descriptors, say) is logged and retried after a pause rather than spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+fn connection_ended(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection closed with an error");
     }
 }
 
@@ -285,7 +381,12 @@ pub async fn main(kind: ApiKind, app: AppBuilder) -> std::process::ExitCode {
     }
 }
 
-/// The process-wide Prometheus recorder, installed on first use.
+/// The process-wide Prometheus recorder, installed on first use, with its upkeep running every
+/// [`METRICS_UPKEEP_INTERVAL`].
+///
+/// `build_recorder` spawns no upkeep: without it every histogram sample stays in memory until a
+/// scrape renders it. The upkeep runs on its own thread rather than a tokio task because the
+/// recorder outlives any one runtime (each test has its own).
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -294,6 +395,18 @@ pub fn prometheus() -> &'static PrometheusHandle {
         // Another recorder may already be installed (for example by a test harness); the
         // handle then renders this one's (empty) registry, which is still valid output.
         let _ = metrics::set_global_recorder(recorder);
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(METRICS_UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no metrics upkeep thread: histograms are drained only by scrapes");
+        }
         handle
     })
 }
