@@ -24,11 +24,15 @@ use tasker_auth::openapi::{ProtectedRoutes, UnguardedRoute, add_security_schemes
 use tasker_auth::{ConfigError, SecurityService, TaskerConfig};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::OpenApi;
+use tasker_auth::ErrorBody;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
+use utoipa::{PartialSchema as _, ToSchema as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api_error::json_error_bodies;
 use crate::store::Store;
 
 /// How long a client has to send the headers of a request before its connection is closed, so
@@ -159,6 +163,7 @@ pub fn build_app(
         ))
         .build();
     add_security_schemes(&mut api, &config.web.auth.api_key_header);
+    document_common_errors(&mut api);
 
     let state = AppState {
         store,
@@ -173,8 +178,106 @@ pub fn build_app(
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
-        ));
+        ))
+        .layer(axum::middleware::map_response(json_error_bodies));
     Ok((app, api))
+}
+
+/// Documents, on every operation, the errors that come from the extractors and layers rather
+/// than from the handler: 400 for a path or query parameter that does not parse or a body that
+/// is not JSON, 413, 415 and 422 for a body, 408 for any request; and gives every error response
+/// the JSON body [`ErrorBody`].
+///
+/// They are derived from the operation's own parameters and request body, so they cannot drift
+/// from what the extractors of [`crate::extract`] answer.
+fn document_common_errors(api: &mut OpenApi) {
+    let error_body = ErrorBody::name();
+    let components = api.components.get_or_insert_with(Default::default);
+    if !components.schemas.contains_key(error_body.as_ref()) {
+        let mut schemas = vec![(error_body.to_string(), ErrorBody::schema())];
+        ErrorBody::schemas(&mut schemas);
+        components.schemas.extend(schemas);
+    }
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
+            let parameters_in = |place: ParameterIn| {
+                op.parameters.iter().flatten().any(
+                    |p| matches!(p, RefOr::T(p) if p.parameter_in == place),
+                )
+            };
+            let (in_path, in_query) = (parameters_in(ParameterIn::Path), parameters_in(ParameterIn::Query));
+            let has_body = op.request_body.is_some();
+            let mut bad = Vec::new();
+            if in_path {
+                bad.push("a path parameter that does not parse, such as a UUID that is not one (reason `invalid_path`)");
+            }
+            if in_query {
+                bad.push("a query parameter that does not parse, such as a status that is not listed (reason `invalid_query`)");
+            }
+            if has_body {
+                bad.push("a body that is not JSON (reason `malformed_body`)");
+            }
+            let responses = &mut op.responses.responses;
+            let mut add = |status: &str, description: String| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(Response::new(description)));
+            };
+            if !bad.is_empty() {
+                add("400", format!("Bad request: {}", bad.join("; ")));
+            }
+            if has_body {
+                add(
+                    "413",
+                    format!(
+                        "The body is over {} MiB (reason `body_too_large`)",
+                        BODY_LIMIT / (1024 * 1024)
+                    ),
+                );
+                add(
+                    "415",
+                    "The body is not sent as `Content-Type: application/json` (reason `not_json`)"
+                        .to_owned(),
+                );
+                add(
+                    "422",
+                    "The body is JSON of the wrong shape: a missing, unknown or mistyped field \
+                     (reason `invalid_body`)"
+                        .to_owned(),
+                );
+            }
+            add(
+                "408",
+                format!(
+                    "The request took longer than {} s (reason `timeout`)",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            );
+            for (status, response) in responses.iter_mut() {
+                let is_error = status.parse::<u16>().is_ok_and(|s| s >= 400);
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    response.content.insert(
+                        "application/json".to_owned(),
+                        RefOr::T(Content::new(Some(Ref::from_schema_name(
+                            error_body.clone(),
+                        )))),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// A bound listener, ready to serve.
@@ -436,4 +539,86 @@ async fn prometheus_metrics() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         prometheus().render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    async fn serve(header_read_timeout: Duration) -> SocketAddr {
+        let bound = Bound::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .with_header_read_timeout(header_read_timeout);
+        let addr = bound.addr();
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        tokio::spawn(bound.serve(app, std::future::pending()));
+        addr
+    }
+
+    /// Reads until the server closes the connection; what it sent first (a 408, say) is
+    /// returned.
+    async fn read_until_closed(stream: &mut TcpStream) -> String {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return String::from_utf8_lossy(&seen).into_owned(),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_sending_its_headers_is_disconnected() {
+        let addr = serve(Duration::from_millis(200)).await;
+        let partial: [&[u8]; 4] = [
+            b"",
+            b"GET / HT",
+            b"GET / HTTP/1.1\r\nhost: x\r\nx-slow: ",
+            b"PRI * HTTP/2.0\r\n",
+        ];
+        for sent in partial {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(sent).await.unwrap();
+            // Far above the bound: without it the server would wait for ever.
+            let answer = tokio::time::timeout(Duration::from_secs(20), read_until_closed(&mut stream))
+                .await
+                .unwrap_or_else(|_| panic!("still open after {:?}", String::from_utf8_lossy(sent)));
+            assert!(
+                answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+                "{answer}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn complete_requests_are_served_over_http1_and_cleartext_http2() {
+        let addr = serve(HEADER_READ_TIMEOUT).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut stream).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("ok"), "{answer}");
+
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = http::Request::get(format!("http://{addr}/"))
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+    }
 }
