@@ -71,10 +71,9 @@ impl ApiError {
                 "method_not_allowed",
                 "this path does not serve this method (see the Allow header)",
             ),
-            StatusCode::REQUEST_TIMEOUT => (
-                "timeout",
-                "the request took too long and was abandoned",
-            ),
+            StatusCode::REQUEST_TIMEOUT => {
+                ("timeout", "the request took too long and was abandoned")
+            }
             StatusCode::PAYLOAD_TOO_LARGE => ("body_too_large", "the request body is too large"),
             s if s.is_server_error() => ("internal", "the server could not answer this request"),
             _ => ("bad_request", "the request could not be processed"),

@@ -3,8 +3,8 @@
 //! would name axum's; `#[requires]` still puts its permission check before them, so a denied
 //! caller's body is never read.
 
-use axum::response::{IntoResponse, Response};
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::api_error::ApiError;

@@ -20,11 +20,11 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
+use tasker_auth::ErrorBody;
 use tasker_auth::openapi::{ProtectedRoutes, UnguardedRoute, add_security_schemes};
 use tasker_auth::{ConfigError, SecurityService, TaskerConfig};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
-use tasker_auth::ErrorBody;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
 use utoipa::{PartialSchema as _, ToSchema as _};
@@ -211,11 +211,15 @@ fn document_common_errors(api: &mut OpenApi) {
         ];
         for op in operations.into_iter().flatten() {
             let parameters_in = |place: ParameterIn| {
-                op.parameters.iter().flatten().any(
-                    |p| matches!(p, RefOr::T(p) if p.parameter_in == place),
-                )
+                op.parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
             };
-            let (in_path, in_query) = (parameters_in(ParameterIn::Path), parameters_in(ParameterIn::Query));
+            let (in_path, in_query) = (
+                parameters_in(ParameterIn::Path),
+                parameters_in(ParameterIn::Query),
+            );
             let has_body = op.request_body.is_some();
             let mut bad = Vec::new();
             if in_path {
@@ -586,9 +590,12 @@ mod tests {
             let mut stream = TcpStream::connect(addr).await.unwrap();
             stream.write_all(sent).await.unwrap();
             // Far above the bound: without it the server would wait for ever.
-            let answer = tokio::time::timeout(Duration::from_secs(20), read_until_closed(&mut stream))
-                .await
-                .unwrap_or_else(|_| panic!("still open after {:?}", String::from_utf8_lossy(sent)));
+            let answer =
+                tokio::time::timeout(Duration::from_secs(20), read_until_closed(&mut stream))
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("still open after {:?}", String::from_utf8_lossy(sent))
+                    });
             assert!(
                 answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
                 "{answer}"

@@ -992,7 +992,8 @@ mod tests {
         let s = Store::seeded();
         let seeded = s.list_tasks(None, false).len();
         for _ in seeded..MAX_TASKS {
-            s.create_task(task_with_context(empty_object()), "a").unwrap();
+            s.create_task(task_with_context(empty_object()), "a")
+                .unwrap();
         }
         assert!(matches!(
             s.create_task(task_with_context(empty_object()), "a"),
@@ -1023,7 +1024,8 @@ mod tests {
         );
         // Small writes still fit; a refused write changed nothing.
         let count = s.list_tasks(None, false).len();
-        s.create_task(task_with_context(empty_object()), "a").unwrap();
+        s.create_task(task_with_context(empty_object()), "a")
+            .unwrap();
         assert_eq!(s.list_tasks(None, false).len(), count + 1);
     }
 
