@@ -603,6 +603,20 @@ mod tests {
         }
     }
 
+    /// Without upkeep, histogram samples pile up until a scrape (`scripts/metrics-soak.sh`
+    /// measures the memory; this checks that the upkeep runs).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_prometheus_recorder_gets_its_upkeep_thread() {
+        prometheus();
+        let threads = std::fs::read_dir("/proc/self/task").unwrap();
+        let names: Vec<String> = threads
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect();
+        assert!(names.iter().any(|n| n == "metrics-upkeep"), "{names:?}");
+    }
+
     #[tokio::test]
     async fn complete_requests_are_served_over_http1_and_cleartext_http2() {
         let addr = serve(HEADER_READ_TIMEOUT).await;

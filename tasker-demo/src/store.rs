@@ -160,8 +160,8 @@ pub struct NewTask {
     /// Why the task is submitted.
     #[serde(default)]
     pub reason: String,
-    /// Priority (default 0).
-    #[serde(default)]
+    /// Priority (default 0): an integer, which JSON may also write as `2.0`.
+    #[serde(default, deserialize_with = "json_i32")]
     pub priority: i32,
     /// Tags.
     #[serde(default)]
@@ -363,6 +363,24 @@ pub fn empty_object() -> Value {
 /// Deserializes a JSON object, refusing any other JSON value (`null`, `5`, `"s"`, `[1]`).
 pub fn json_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
     Map::<String, Value>::deserialize(deserializer).map(Value::Object)
+}
+
+/// Deserializes an `i32` from any JSON number with that integer value: JSON Schema's `integer`
+/// counts `2.0` as one, so a client may send it.
+pub fn json_i32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    use serde::de::Error as _;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let integer = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= f64::from(i32::MAX) + 1.0)
+            .map(|f| f as i64)
+    });
+    integer.and_then(|i| i32::try_from(i).ok()).ok_or_else(|| {
+        D::Error::custom(format!(
+            "expected an integer in the i32 range, got {number}"
+        ))
+    })
 }
 
 /// About how many bytes a JSON value occupies in memory: its own slot, the text of its strings
@@ -1074,5 +1092,21 @@ mod tests {
         s.resolve_step(task.task_uuid, step, resolve(Some(json!({}))), "a")
             .unwrap()
             .unwrap();
+    }
+
+    #[test]
+    fn priorities_are_integers_however_json_writes_them() {
+        let parse = |priority: &str| {
+            serde_json::from_str::<NewTask>(&format!(
+                r#"{{"name": "n", "namespace": "ns", "version": "1", "priority": {priority}}}"#
+            ))
+            .map(|t| t.priority)
+        };
+        assert_eq!(parse("-15508.0").unwrap(), -15508);
+        assert_eq!(parse("7").unwrap(), 7);
+        assert_eq!(parse("-2147483648.0").unwrap(), i32::MIN);
+        for refused in ["1.5", "2147483648", "1e300", "\"1\""] {
+            assert!(parse(refused).is_err(), "{refused}");
+        }
     }
 }
