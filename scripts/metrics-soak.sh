@@ -6,7 +6,8 @@
 #
 # Usage: scripts/metrics-soak.sh [WARMUP_SECONDS] [SECONDS]   (default 70 and 60)
 # Needs wrk (Debian: apt-get install wrk). PROFILE=release measures an optimised build
-# (default: the debug build that `cargo test` makes).
+# (default: the debug build that `cargo test` makes); BIN=PATH measures that orchestration binary
+# instead of building one (an older build, say).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 warmup=${1:-70}
@@ -15,11 +16,15 @@ max=${MAX_BYTES_PER_REQUEST:-4}
 profile=${PROFILE:-dev}
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 
-# The workspace and its features as `cargo test --workspace --all-features` builds them, so that
-# the binaries after a test run are reused.
-cargo build --quiet --profile "$profile" --workspace --all-features --example orchestration
-dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
-bin=${CARGO_TARGET_DIR:-target}/$dir/examples/orchestration
+if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+else
+    # The workspace and its features as `cargo test --workspace --all-features` builds them, so
+    # that the binaries after a test run are reused.
+    cargo build --quiet --profile "$profile" --workspace --all-features --example orchestration
+    dir=$([ "$profile" = dev ] && echo debug || echo "$profile")
+    bin=${CARGO_TARGET_DIR:-target}/$dir/examples/orchestration
+fi
 
 work=$(mktemp -d)
 key=soak-key-$RANDOM$RANDOM$RANDOM$RANDOM

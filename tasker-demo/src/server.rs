@@ -564,8 +564,7 @@ mod tests {
         addr
     }
 
-    /// Reads until the server closes the connection; what it sent first (a 408, say) is
-    /// returned.
+    /// Reads until the server closes the connection, and returns what it sent before.
     async fn read_until_closed(stream: &mut TcpStream) -> String {
         let mut seen = Vec::new();
         let mut buf = [0u8; 1024];
@@ -596,10 +595,7 @@ mod tests {
                     .unwrap_or_else(|_| {
                         panic!("still open after {:?}", String::from_utf8_lossy(sent))
                     });
-            assert!(
-                answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
-                "{answer}"
-            );
+            assert!(answer.is_empty(), "closed without an answer: {answer}");
         }
     }
 
