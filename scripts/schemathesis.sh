@@ -41,17 +41,18 @@ enabled = true
 jwt_public_key_path = "$work/keys/jwt-public-key.pem"
 TOML
 
+# Starts server $1 and sets `url`; not in a subshell, so that `pids` keeps it for the cleanup.
 start() {
     RUST_LOG=warn "$bin/examples/$1" --config "$work/server.toml" --bind 127.0.0.1:0 \
         > "$work/$1.out" 2> "$work/$1.err" &
     pids+=($!)
     for _ in $(seq 100); do grep -q '^listening on ' "$work/$1.out" && break; sleep 0.1; done
-    sed -n 's/^listening on //p' "$work/$1.out"
+    url=$(sed -n 's/^listening on //p' "$work/$1.out")
 }
 
 status=0
 for server in orchestration worker; do
-    url=$(start "$server")
+    start "$server"
     [ -n "$url" ] || { cat "$work/$server.err" >&2; exit 1; }
     for mode in full-access read-only none; do
         case $mode in
