@@ -369,7 +369,8 @@ fn fresh_ids(store: &Store) -> Ids {
             tags: vec![],
         },
         "e2e-setup",
-    );
+    )
+    .expect("the store has room");
     let step = store.steps(task.task_uuid).unwrap()[0].step_uuid;
     let dlq = store.dlq(None).remove(0);
     Ids {

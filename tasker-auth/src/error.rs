@@ -255,9 +255,11 @@ pub struct ErrorBody {
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
-    /// `AUTHENTICATION_FAILED` (401) or `AUTHORIZATION_FAILED` (403).
+    /// `AUTHENTICATION_FAILED` (401) or `AUTHORIZATION_FAILED` (403); a server may use this body
+    /// for its other errors too, with the status's name (`NOT_FOUND`).
     pub code: String,
-    /// `missing`, `expired`, `invalid`, `malformed` or `forbidden`.
+    /// `missing`, `expired`, `invalid`, `malformed` or `forbidden`; for a server's other errors,
+    /// its own snake_case cause.
     pub reason: String,
     /// Human-readable text.
     pub message: String,

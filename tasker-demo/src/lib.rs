@@ -8,12 +8,13 @@
 //!
 //! A request meets the modules in this order: [`server`] (bind, timeout, body limit, the
 //! authentication layer from `tasker-auth`), then the handlers of [`orchestration`] or
-//! [`worker`] (each checks its permission before reading the body), which read and write the
-//! [`store`] and answer errors with [`api_error::ApiError`]. [`demo`] runs both servers with
+//! [`worker`] (each checks its permission before its [`extract`]ors read the path, query and
+//! body), which read and write the [`store`] and answer errors with [`api_error::ApiError`]. [`demo`] runs both servers with
 //! authentication on and prints requests to try.
 
 pub mod api_error;
 pub mod demo;
+pub mod extract;
 pub mod grpc;
 pub mod orchestration;
 pub mod server;

@@ -10,13 +10,14 @@
 //! and [`crate::demo`] serves it with authentication on, next to the worker API.
 
 use crate::api_error::{ApiError, find_template};
+use crate::extract::{Json, Path, Query};
 use crate::server::{self, ApiKind, AppState, StartupError};
 use crate::store::{
     Bottleneck, DlqEntry, DlqStats, DlqStatus, DlqUpdate, HandlerInfo, NewTask, PerformanceMetrics,
     StepResolution, Store, Task, TaskStatus, Template, WorkflowStep,
 };
-use axum::extract::{Path, Query, State};
-use axum::{Json, Router};
+use axum::Router;
+use axum::extract::State;
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::Value;
@@ -51,18 +52,17 @@ fn sees_context(ctx: &SecurityContext) -> bool {
 #[requires(tasks:create)]
 #[utoipa::path(post, path = "/v1/tasks", tag = "tasks", request_body = NewTask,
     responses((status = 201, description = "The task was created", body = Task),
-              (status = 400, description = "Malformed JSON body"),
-              (status = 422, description = "The body does not describe a task")))]
+              (status = 507, description = "The demo store is full (reason `store_full`)")))]
 async fn create_task(
     ctx: SecurityContext,
     State(app): State<AppState>,
     Json(new): Json<NewTask>,
-) -> (StatusCode, Json<Task>) {
-    let mut task = app.store.create_task(new, ctx.subject());
+) -> Result<(StatusCode, Json<Task>), ApiError> {
+    let mut task = app.store.create_task(new, ctx.subject())?;
     if !sees_context(&ctx) {
         task.context = None;
     }
-    (StatusCode::CREATED, Json(task))
+    Ok((StatusCode::CREATED, Json(task)))
 }
 
 /// List tasks, newest first.
@@ -100,7 +100,7 @@ async fn get_task(
     params(("uuid" = Uuid, Path, description = "The task")),
     responses((status = 200, description = "The cancelled task", body = Task),
               (status = 404, description = "No such task"),
-              (status = 409, description = "The task already finished")))]
+              (status = 409, description = "The task already finished (reason `conflict`)")))]
 async fn cancel_task(
     State(app): State<AppState>,
     Path(uuid): Path<Uuid>,
@@ -114,7 +114,8 @@ async fn cancel_task(
     }
 }
 
-/// A task's context (its input).
+/// A task's context (its input): always a JSON object, `{}` when the task was submitted without
+/// one.
 #[requires(tasks:context_read)]
 #[utoipa::path(get, path = "/v1/tasks/{uuid}/context", tag = "tasks",
     params(("uuid" = Uuid, Path, description = "The task")),
@@ -171,17 +172,23 @@ async fn get_step(
            ("step_uuid" = Uuid, Path, description = "The step")),
     request_body = StepResolution,
     responses((status = 200, description = "The updated step", body = WorkflowStep),
-              (status = 404, description = "No such task or step")))]
+              (status = 404, description = "No such task or step"),
+              (status = 507, description = "The demo store is full (reason `store_full`)")))]
 async fn resolve_step(
     ctx: SecurityContext,
     State(app): State<AppState>,
     Path((uuid, step_uuid)): Path<(Uuid, Uuid)>,
     Json(resolution): Json<StepResolution>,
 ) -> Result<Json<WorkflowStep>, ApiError> {
-    app.store
+    match app
+        .store
         .resolve_step(uuid, step_uuid, resolution, ctx.subject())
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format_args!("step {step_uuid} of task {uuid}")))
+    {
+        None => Err(ApiError::not_found(format_args!(
+            "step {step_uuid} of task {uuid}"
+        ))),
+        Some(result) => Ok(Json(result?)),
+    }
 }
 
 /// Every task template.
@@ -267,17 +274,20 @@ async fn dlq_for_task(
     params(("dlq_entry_uuid" = Uuid, Path, description = "The entry")),
     request_body = DlqUpdate,
     responses((status = 200, description = "The updated entry", body = DlqEntry),
-              (status = 404, description = "No such entry")))]
+              (status = 404, description = "No such entry"),
+              (status = 507, description = "The demo store is full (reason `store_full`)")))]
 async fn update_dlq_entry(
     ctx: SecurityContext,
     State(app): State<AppState>,
     Path(dlq_entry_uuid): Path<Uuid>,
     Json(update): Json<DlqUpdate>,
 ) -> Result<Json<DlqEntry>, ApiError> {
-    app.store
-        .update_dlq(dlq_entry_uuid, update, ctx.subject())
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format_args!("DLQ entry {dlq_entry_uuid}")))
+    match app.store.update_dlq(dlq_entry_uuid, update, ctx.subject()) {
+        None => Err(ApiError::not_found(format_args!(
+            "DLQ entry {dlq_entry_uuid}"
+        ))),
+        Some(result) => Ok(Json(result?)),
+    }
 }
 
 /// DLQ counts by status and reason.

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -13,19 +14,33 @@ use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use http::{StatusCode, header};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::{Value, json};
+use tasker_auth::ErrorBody;
 use tasker_auth::openapi::{ProtectedRoutes, UnguardedRoute, add_security_schemes};
 use tasker_auth::{ConfigError, SecurityService, TaskerConfig};
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr, Response};
+use utoipa::{PartialSchema as _, ToSchema as _};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api_error::json_error_bodies;
 use crate::store::Store;
 
+/// How long a client has to send the headers of a request before its connection is closed, so
+/// that a client sending half a request and stopping (slowloris) cannot hold a connection.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the Prometheus recorder's upkeep drains recorded histogram samples into their
+/// summaries, so that memory stays flat when nobody scrapes `/metrics`.
+pub const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(1);
 /// A request that takes longer than this gets a 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest request body a handler will read (1 MiB). The permission check runs before any
@@ -184,6 +199,7 @@ pub fn build_app(
         ))
         .build();
     add_security_schemes(&mut api, &config.web.auth.api_key_header);
+    document_common_errors(&mut api);
 
     let state = AppState {
         store,
@@ -198,8 +214,110 @@ pub fn build_app(
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
-        ));
+        ))
+        .layer(axum::middleware::map_response(json_error_bodies));
     Ok((app, api))
+}
+
+/// Documents, on every operation, the errors that come from the extractors and layers rather
+/// than from the handler: 400 for a path or query parameter that does not parse or a body that
+/// is not JSON, 413, 415 and 422 for a body, 408 for any request; and gives every error response
+/// the JSON body [`ErrorBody`].
+///
+/// They are derived from the operation's own parameters and request body, so they cannot drift
+/// from what the extractors of [`crate::extract`] answer.
+fn document_common_errors(api: &mut OpenApi) {
+    let error_body = ErrorBody::name();
+    let components = api.components.get_or_insert_with(Default::default);
+    if !components.schemas.contains_key(error_body.as_ref()) {
+        let mut schemas = vec![(error_body.to_string(), ErrorBody::schema())];
+        ErrorBody::schemas(&mut schemas);
+        components.schemas.extend(schemas);
+    }
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for op in operations.into_iter().flatten() {
+            let parameters_in = |place: ParameterIn| {
+                op.parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == place))
+            };
+            let (in_path, in_query) = (
+                parameters_in(ParameterIn::Path),
+                parameters_in(ParameterIn::Query),
+            );
+            let has_body = op.request_body.is_some();
+            let mut bad = Vec::new();
+            if in_path {
+                bad.push("a path parameter that does not parse, such as a UUID that is not one (reason `invalid_path`)");
+            }
+            if in_query {
+                bad.push("a query parameter that does not parse, such as a status that is not listed (reason `invalid_query`)");
+            }
+            if has_body {
+                bad.push("a body that is not JSON (reason `malformed_body`)");
+            }
+            let responses = &mut op.responses.responses;
+            let mut add = |status: &str, description: String| {
+                responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::T(Response::new(description)));
+            };
+            if !bad.is_empty() {
+                add("400", format!("Bad request: {}", bad.join("; ")));
+            }
+            if has_body {
+                add(
+                    "413",
+                    format!(
+                        "The body is over {} MiB (reason `body_too_large`)",
+                        BODY_LIMIT / (1024 * 1024)
+                    ),
+                );
+                add(
+                    "415",
+                    "The body is not sent as `Content-Type: application/json` (reason `not_json`)"
+                        .to_owned(),
+                );
+                add(
+                    "422",
+                    "The body is JSON of the wrong shape: a missing, unknown or mistyped field \
+                     (reason `invalid_body`)"
+                        .to_owned(),
+                );
+            }
+            add(
+                "408",
+                format!(
+                    "The request took longer than {} s (reason `timeout`)",
+                    REQUEST_TIMEOUT.as_secs()
+                ),
+            );
+            for (status, response) in responses.iter_mut() {
+                let is_error = status.parse::<u16>().is_ok_and(|s| s >= 400);
+                if let (true, RefOr::T(response)) = (is_error, response)
+                    && response.content.is_empty()
+                {
+                    response.content.insert(
+                        "application/json".to_owned(),
+                        RefOr::T(Content::new(Some(Ref::from_schema_name(
+                            error_body.clone(),
+                        )))),
+                    );
+                }
+            }
+        }
+    }
 }
 
 /// A bound listener, ready to serve.
@@ -207,6 +325,7 @@ pub fn build_app(
 pub struct Bound {
     listener: TcpListener,
     addr: SocketAddr,
+    header_read_timeout: Duration,
 }
 
 impl Bound {
@@ -222,7 +341,11 @@ impl Bound {
             addr: addr.to_owned(),
             source,
         })?;
-        Ok(Bound { listener, addr })
+        Ok(Bound {
+            listener,
+            addr,
+            header_read_timeout: HEADER_READ_TIMEOUT,
+        })
     }
 
     /// The address actually bound.
@@ -230,15 +353,95 @@ impl Bound {
         self.addr
     }
 
-    /// Serves `app` until `shutdown` completes, then finishes in-flight requests.
+    /// Replaces [`HEADER_READ_TIMEOUT`], the time a client has to send a request's headers.
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Serves `app` (HTTP/1.1, and HTTP/2 over cleartext with prior knowledge) until `shutdown`
+    /// completes, then stops accepting and finishes in-flight requests.
+    ///
+    /// A connection that has not delivered the headers of a request within the header-read
+    /// timeout is closed: on a new connection the clock starts at accept, whatever the protocol
+    /// (a client that sends nothing, or half a request line, is dropped), and between the
+    /// requests of a kept-alive HTTP/1.1 connection hyper restarts it for each request.
     pub async fn serve(
         self,
         app: Router,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let mut builder = AutoBuilder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(self.header_read_timeout);
+        builder.http2().timer(TokioTimer::new());
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = self.listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        accept_failed(e).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = stream.set_nodelay(true);
+            let started = Arc::new(AtomicBool::new(false));
+            let service = {
+                let started = Arc::clone(&started);
+                let app = TowerToHyperService::new(app.clone());
+                hyper::service::service_fn(move |request| {
+                    started.store(true, Ordering::Relaxed);
+                    hyper::service::Service::call(&app, request)
+                })
+            };
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            let first_request_deadline = self.header_read_timeout;
+            tokio::spawn(async move {
+                let mut connection = std::pin::pin!(connection);
+                tokio::select! {
+                    result = &mut connection => return connection_ended(result),
+                    () = tokio::time::sleep(first_request_deadline) => {}
+                }
+                if !started.load(Ordering::Relaxed) {
+                    tracing::debug!("closing a connection that sent no request headers in time");
+                    return;
+                }
+                connection_ended(connection.await);
+            });
+        }
+        drop(self.listener);
+        graceful.shutdown().await;
+        Ok(())
+    }
+}
+
+/// A failed `accept`: a connection that died before it was accepted is skipped; anything else
+/// (out of file descriptors, say) is logged and retried after a pause rather than spinning.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ConnectionRefused | ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 1 s");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+}
+
+fn connection_ended(result: Result<(), Box<dyn std::error::Error + Send + Sync>>) {
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "connection closed with an error");
     }
 }
 
@@ -359,7 +562,12 @@ pub async fn main(kind: ApiKind, app: AppBuilder) -> std::process::ExitCode {
     }
 }
 
-/// The process-wide Prometheus recorder, installed on first use.
+/// The process-wide Prometheus recorder, installed on first use, with its upkeep running every
+/// [`METRICS_UPKEEP_INTERVAL`].
+///
+/// `build_recorder` spawns no upkeep: without it every histogram sample stays in memory until a
+/// scrape renders it. The upkeep runs on its own thread rather than a tokio task because the
+/// recorder outlives any one runtime (each test has its own).
 pub fn prometheus() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -368,6 +576,18 @@ pub fn prometheus() -> &'static PrometheusHandle {
         // Another recorder may already be installed (for example by a test harness); the
         // handle then renders this one's (empty) registry, which is still valid output.
         let _ = metrics::set_global_recorder(recorder);
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(METRICS_UPKEEP_INTERVAL);
+                    upkeep.run_upkeep();
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "no metrics upkeep thread: histograms are drained only by scrapes");
+        }
         handle
     })
 }
@@ -402,6 +622,96 @@ async fn prometheus_metrics() -> impl IntoResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Bytes;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tokio::net::TcpStream;
+
+    async fn serve(header_read_timeout: Duration) -> SocketAddr {
+        let bound = Bound::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .with_header_read_timeout(header_read_timeout);
+        let addr = bound.addr();
+        let app = Router::new().route("/", get(|| async { "ok" }));
+        tokio::spawn(bound.serve(app, std::future::pending()));
+        addr
+    }
+
+    /// Reads until the server closes the connection, and returns what it sent before.
+    async fn read_until_closed(stream: &mut TcpStream) -> String {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return String::from_utf8_lossy(&seen).into_owned(),
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_sending_its_headers_is_disconnected() {
+        let addr = serve(Duration::from_millis(200)).await;
+        let partial: [&[u8]; 4] = [
+            b"",
+            b"GET / HT",
+            b"GET / HTTP/1.1\r\nhost: x\r\nx-slow: ",
+            b"PRI * HTTP/2.0\r\n",
+        ];
+        for sent in partial {
+            let mut stream = TcpStream::connect(addr).await.unwrap();
+            stream.write_all(sent).await.unwrap();
+            // Far above the bound: without it the server would wait for ever.
+            let answer =
+                tokio::time::timeout(Duration::from_secs(20), read_until_closed(&mut stream))
+                    .await
+                    .unwrap_or_else(|_| {
+                        panic!("still open after {:?}", String::from_utf8_lossy(sent))
+                    });
+            assert!(answer.is_empty(), "closed without an answer: {answer}");
+        }
+    }
+
+    /// Without upkeep, histogram samples pile up until a scrape (`scripts/metrics-soak.sh`
+    /// measures the memory; this checks that the upkeep runs).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_prometheus_recorder_gets_its_upkeep_thread() {
+        prometheus();
+        let threads = std::fs::read_dir("/proc/self/task").unwrap();
+        let names: Vec<String> = threads
+            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_owned())
+            .collect();
+        assert!(names.iter().any(|n| n == "metrics-upkeep"), "{names:?}");
+    }
+
+    #[tokio::test]
+    async fn complete_requests_are_served_over_http1_and_cleartext_http2() {
+        let addr = serve(HEADER_READ_TIMEOUT).await;
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = read_until_closed(&mut stream).await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("ok"), "{answer}");
+
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = http::Request::get(format!("http://{addr}/"))
+            .body(http_body_util::Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.version(), http::Version::HTTP_2);
+    }
 
     fn grpc_bind(kind: ApiKind, args: &ServerArgs, file: Option<&str>) -> String {
         let mut config = TaskerConfig::default();

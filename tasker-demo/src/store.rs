@@ -1,13 +1,43 @@
 //! The in-memory data behind the demo servers: tasks with their context and workflow steps,
 //! templates, handlers and DLQ entries, seeded with a few realistic records.
+//!
+//! The store is bounded: at most [`MAX_TASKS`] tasks and [`MAX_STORED_BYTES`] of data taken
+//! from request bodies (task fields and contexts, step results and notes, DLQ notes), counted by
+//! their size in memory. A write past either cap is refused with [`StoreFull`] (a 507 on the
+//! wire) and changes nothing; the demo keeps its data until it restarts.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 use uuid::Uuid;
+
+/// The most tasks the store keeps; creating another is refused with [`StoreFull`].
+pub const MAX_TASKS: usize = 10_000;
+
+/// The most bytes of request data the store keeps (16 MiB), measured as the memory the values
+/// occupy (a JSON array of small numbers takes far more room in memory than on the wire);
+/// a write that would go past it is refused with [`StoreFull`].
+pub const MAX_STORED_BYTES: usize = 16 * 1024 * 1024;
+
+/// A write refused because the store holds as much as it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreFull {
+    /// [`MAX_TASKS`] tasks are stored.
+    #[error(
+        "the demo store is full: it keeps at most {MAX_TASKS} tasks; restart the server to empty it"
+    )]
+    Tasks,
+    /// The write would take the stored request data past [`MAX_STORED_BYTES`].
+    #[error(
+        "the demo store is full: it keeps at most {} MiB of task data and this write would go \
+         past it; send less, or restart the server to empty it",
+        MAX_STORED_BYTES / (1024 * 1024)
+    )]
+    Bytes,
+}
 
 /// Current time, RFC 3339.
 pub fn now() -> String {
@@ -69,7 +99,7 @@ pub struct TaskRecord {
     pub priority: i32,
     /// Free tags.
     pub tags: Vec<String>,
-    /// The task's input: may hold customer data, hence `tasks:context_read`.
+    /// The task's input (a JSON object): may hold customer data, hence `tasks:context_read`.
     pub context: Value,
     /// When it was created.
     pub created_at: String,
@@ -102,8 +132,9 @@ pub struct Task {
     pub step_count: usize,
     /// Steps complete or resolved.
     pub completed_steps: usize,
-    /// The task's input; present only for callers holding `tasks:context_read`.
+    /// The task's input, a JSON object; present only for callers holding `tasks:context_read`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     pub context: Option<Value>,
     /// Created at (RFC 3339).
     pub created_at: String,
@@ -121,14 +152,16 @@ pub struct NewTask {
     pub namespace: String,
     /// Template version.
     pub version: String,
-    /// Input of the task.
-    #[serde(default)]
+    /// Input of the task: a JSON object (its fields are what a template's `required_context`
+    /// names); default `{}`.
+    #[serde(default = "empty_object", deserialize_with = "json_object")]
+    #[schema(value_type = Object)]
     pub context: Value,
     /// Why the task is submitted.
     #[serde(default)]
     pub reason: String,
-    /// Priority (default 0).
-    #[serde(default)]
+    /// Priority (default 0): an integer, which JSON may also write as `2.0`.
+    #[serde(default, deserialize_with = "json_i32")]
     pub priority: i32,
     /// Tags.
     #[serde(default)]
@@ -322,6 +355,73 @@ pub struct Bottleneck {
     pub retry_count: u32,
 }
 
+/// `{}`, the context of a task submitted without one.
+pub fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+/// Deserializes a JSON object, refusing any other JSON value (`null`, `5`, `"s"`, `[1]`).
+pub fn json_object<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+    Map::<String, Value>::deserialize(deserializer).map(Value::Object)
+}
+
+/// Deserializes an `i32` from any JSON number with that integer value: JSON Schema's `integer`
+/// counts `2.0` as one, so a client may send it.
+pub fn json_i32<'de, D: Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    use serde::de::Error as _;
+    let number = serde_json::Number::deserialize(deserializer)?;
+    let integer = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() <= f64::from(i32::MAX) + 1.0)
+            .map(|f| f as i64)
+    });
+    integer.and_then(|i| i32::try_from(i).ok()).ok_or_else(|| {
+        D::Error::custom(format!(
+            "expected an integer in the i32 range, got {number}"
+        ))
+    })
+}
+
+/// About how many bytes a JSON value occupies in memory: its own slot, the text of its strings
+/// and keys, and its elements. Recursion is bounded by serde_json's nesting limit (128).
+fn json_size(value: &Value) -> usize {
+    const SLOT: usize = std::mem::size_of::<Value>();
+    SLOT + match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => s.capacity(),
+        Value::Array(items) => {
+            items.iter().map(json_size).sum::<usize>() + (items.capacity() - items.len()) * SLOT
+        }
+        // A key's `String`, the value's slot (in `json_size`) and the map's own bookkeeping.
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| string_size(k) + json_size(v) + 16)
+            .sum(),
+    }
+}
+
+fn string_size(s: &str) -> usize {
+    std::mem::size_of::<String>() + s.len()
+}
+
+fn optional_string_size(s: Option<&String>) -> usize {
+    s.map_or(0, |s| string_size(s))
+}
+
+fn optional_json_size(value: Option<&Value>) -> usize {
+    value.map_or(0, json_size)
+}
+
+fn new_task_size(new: &NewTask) -> usize {
+    [&new.name, &new.namespace, &new.version, &new.reason]
+        .into_iter()
+        .map(|s| string_size(s))
+        .sum::<usize>()
+        + new.tags.iter().map(|t| string_size(t)).sum::<usize>()
+        + json_size(&new.context)
+}
+
 #[derive(Debug, Default)]
 struct Data {
     tasks: BTreeMap<Uuid, TaskRecord>,
@@ -329,6 +429,19 @@ struct Data {
     templates: Vec<Template>,
     handlers: Vec<HandlerInfo>,
     dlq: Vec<DlqEntry>,
+    /// Bytes of request data held, as [`json_size`] and [`string_size`] count them.
+    stored_bytes: usize,
+}
+
+/// Replaces `old` bytes of request data by `new` in the count `stored`, unless that takes it past
+/// [`MAX_STORED_BYTES`]. Shrinking is always allowed.
+fn replace_bytes(stored: &mut usize, old: usize, new: usize) -> Result<(), StoreFull> {
+    let after = stored.saturating_sub(old) + new;
+    if new > old && after > MAX_STORED_BYTES {
+        return Err(StoreFull::Bytes);
+    }
+    *stored = after;
+    Ok(())
 }
 
 /// The shared in-memory store. Cheap to clone.
@@ -366,15 +479,20 @@ impl Store {
                 .collect();
         }
         let orders = |id: &str| json!({"order_id": id, "customer_email": format!("customer-{id}@example.com"), "amount_cents": 12_999});
-        let t1 = store.create_task(
+        let seed = |new: NewTask, initiator: &str| {
+            store
+                .create_task(new, initiator)
+                .expect("three small tasks fit in an empty store")
+        };
+        let t1 = seed(
             seed_task("order_fulfillment", "ecommerce", orders("ORD-1001")),
             "ops@example.com",
         );
-        let t2 = store.create_task(
+        let t2 = seed(
             seed_task("order_fulfillment", "ecommerce", orders("ORD-1002")),
             "checkout-service",
         );
-        let t3 = store.create_task(
+        let t3 = seed(
             seed_task(
                 "monthly_invoice",
                 "billing",
@@ -407,9 +525,14 @@ impl Store {
         store
     }
 
-    /// Creates a task and its steps from its template (or a single step when there is none).
-    pub fn create_task(&self, new: NewTask, initiator: &str) -> Task {
+    /// Creates a task and its steps from its template (or a single step when there is none),
+    /// unless the store is full.
+    pub fn create_task(&self, new: NewTask, initiator: &str) -> Result<Task, StoreFull> {
         let mut d = self.write();
+        if d.tasks.len() >= MAX_TASKS {
+            return Err(StoreFull::Tasks);
+        }
+        replace_bytes(&mut d.stored_bytes, 0, new_task_size(&new))?;
         let when = now();
         let record = TaskRecord {
             task_uuid: Uuid::new_v4(),
@@ -450,7 +573,7 @@ impl Store {
         d.steps.insert(record.task_uuid, steps);
         let view = view(&d, &record, true);
         d.tasks.insert(record.task_uuid, record);
-        view
+        Ok(view)
     }
 
     /// Every task, newest first, optionally only those with `status`.
@@ -505,20 +628,32 @@ impl Store {
             .cloned()
     }
 
-    /// Resolves or resets a step; `resolved_by` is the caller's subject.
+    /// Resolves or resets a step; `resolved_by` is the caller's subject. `None` when the step
+    /// does not exist, `Err` (and nothing changed) when its new results or note do not fit.
     pub fn resolve_step(
         &self,
         task: Uuid,
         step: Uuid,
         resolution: StepResolution,
         resolved_by: &str,
-    ) -> Option<WorkflowStep> {
+    ) -> Option<Result<WorkflowStep, StoreFull>> {
         let mut d = self.write();
+        let d = &mut *d;
         let s = d
             .steps
             .get_mut(&task)?
             .iter_mut()
             .find(|s| s.step_uuid == step)?;
+        let old = optional_json_size(s.results.as_ref())
+            + optional_string_size(s.resolution_note.as_ref());
+        let results = match (resolution.action, &resolution.results) {
+            (StepAction::ResolveManually, Some(new)) => json_size(new),
+            _ => optional_json_size(s.results.as_ref()),
+        };
+        let new = results + optional_string_size(resolution.note.as_ref());
+        if let Err(full) = replace_bytes(&mut d.stored_bytes, old, new) {
+            return Some(Err(full));
+        }
         match resolution.action {
             StepAction::ResolveManually => {
                 s.status = StepStatus::ResolvedManually;
@@ -534,8 +669,8 @@ impl Store {
         s.resolution_note = resolution.note;
         s.updated_at = now();
         let updated = s.clone();
-        refresh_status(&mut d, task);
-        Some(updated)
+        refresh_status(d, task);
+        Some(Ok(updated))
     }
 
     /// Every template.
@@ -577,15 +712,27 @@ impl Store {
             .collect()
     }
 
-    /// Updates a DLQ entry; `updated_by` is the caller's subject.
-    pub fn update_dlq(&self, id: Uuid, update: DlqUpdate, updated_by: &str) -> Option<DlqEntry> {
+    /// Updates a DLQ entry; `updated_by` is the caller's subject. `None` when the entry does not
+    /// exist, `Err` (and nothing changed) when its new notes do not fit.
+    pub fn update_dlq(
+        &self,
+        id: Uuid,
+        update: DlqUpdate,
+        updated_by: &str,
+    ) -> Option<Result<DlqEntry, StoreFull>> {
         let mut d = self.write();
+        let d = &mut *d;
         let e = d.dlq.iter_mut().find(|e| e.dlq_entry_uuid == id)?;
+        let old = optional_string_size(e.resolution_notes.as_ref());
+        let new = optional_string_size(update.resolution_notes.as_ref());
+        if let Err(full) = replace_bytes(&mut d.stored_bytes, old, new) {
+            return Some(Err(full));
+        }
         e.resolution_status = update.resolution_status;
         e.resolution_notes = update.resolution_notes;
         e.updated_by = Some(updated_by.to_owned());
         e.updated_at = now();
-        Some(e.clone())
+        Some(Ok(e.clone()))
     }
 
     /// DLQ counts.
@@ -831,6 +978,7 @@ mod tests {
                 },
                 "alice",
             )
+            .unwrap()
             .unwrap();
         assert_eq!(resolved.resolved_by.as_deref(), Some("alice"));
         assert_eq!(
@@ -851,5 +999,114 @@ mod tests {
         let cancelled = s.cancel_task(running.task_uuid).unwrap().unwrap();
         assert_eq!(cancelled.status, TaskStatus::Cancelled);
         assert!(s.cancel_task(Uuid::new_v4()).is_none());
+    }
+
+    fn task_with_context(context: Value) -> NewTask {
+        seed_task("t", "n", context)
+    }
+
+    #[test]
+    fn the_task_count_is_capped() {
+        let s = Store::seeded();
+        let seeded = s.list_tasks(None, false).len();
+        for _ in seeded..MAX_TASKS {
+            s.create_task(task_with_context(empty_object()), "a")
+                .unwrap();
+        }
+        assert!(matches!(
+            s.create_task(task_with_context(empty_object()), "a"),
+            Err(StoreFull::Tasks)
+        ));
+        assert_eq!(s.list_tasks(None, false).len(), MAX_TASKS);
+    }
+
+    #[test]
+    fn stored_bytes_are_capped_by_their_size_in_memory() {
+        // 256 KiB on the wire, several MiB in memory: the cap counts the memory.
+        let numbers = Value::Array(vec![json!(1); 128 * 1024]);
+        assert!(json_size(&numbers) > 16 * serde_json::to_vec(&numbers).unwrap().len());
+        let s = Store::seeded();
+        let mut stored = 0;
+        let refused = loop {
+            match s.create_task(task_with_context(json!({ "n": numbers.clone() })), "a") {
+                Ok(_) => stored += 1,
+                Err(full) => break full,
+            }
+            assert!(stored < 100, "never refused");
+        };
+        assert_eq!(refused, StoreFull::Bytes);
+        assert!(stored >= 1, "a task below the cap is stored");
+        assert!(
+            refused.to_string().contains("16 MiB"),
+            "the message names the cap: {refused}"
+        );
+        // Small writes still fit; a refused write changed nothing.
+        let count = s.list_tasks(None, false).len();
+        s.create_task(task_with_context(empty_object()), "a")
+            .unwrap();
+        assert_eq!(s.list_tasks(None, false).len(), count + 1);
+    }
+
+    #[test]
+    fn step_results_and_dlq_notes_count_against_the_cap_and_shrinking_frees_room() {
+        let s = Store::seeded();
+        let task = s.list_tasks(Some(TaskStatus::Error), false).remove(0);
+        let step = s.steps(task.task_uuid).unwrap()[0].step_uuid;
+        let big = Value::Array(vec![json!(1); 200 * 1024]);
+        let resolve = |results: Option<Value>| StepResolution {
+            action: StepAction::ResolveManually,
+            note: None,
+            results,
+        };
+        // Each resolution replaces the step's results: the same step never fills the store.
+        for _ in 0..10 {
+            s.resolve_step(task.task_uuid, step, resolve(Some(big.clone())), "a")
+                .unwrap()
+                .unwrap();
+        }
+        // Fill the store with tasks, then a larger result no longer fits...
+        while s
+            .create_task(task_with_context(json!({"n": big.clone()})), "a")
+            .is_ok()
+        {}
+        let bigger = Value::Array(vec![json!(1); 400 * 1024]);
+        assert!(matches!(
+            s.resolve_step(task.task_uuid, step, resolve(Some(bigger)), "a"),
+            Some(Err(StoreFull::Bytes))
+        ));
+        assert_eq!(
+            s.step(task.task_uuid, step).unwrap().results.as_ref(),
+            Some(&big),
+            "a refused write changes nothing"
+        );
+        // ...nor a long DLQ note, while a smaller result always does.
+        let entry = s.dlq(None)[0].dlq_entry_uuid;
+        let note = DlqUpdate {
+            resolution_status: DlqStatus::Investigating,
+            resolution_notes: Some("x".repeat(8 * 1024 * 1024)),
+        };
+        assert!(matches!(
+            s.update_dlq(entry, note, "a"),
+            Some(Err(StoreFull::Bytes))
+        ));
+        s.resolve_step(task.task_uuid, step, resolve(Some(json!({}))), "a")
+            .unwrap()
+            .unwrap();
+    }
+
+    #[test]
+    fn priorities_are_integers_however_json_writes_them() {
+        let parse = |priority: &str| {
+            serde_json::from_str::<NewTask>(&format!(
+                r#"{{"name": "n", "namespace": "ns", "version": "1", "priority": {priority}}}"#
+            ))
+            .map(|t| t.priority)
+        };
+        assert_eq!(parse("-15508.0").unwrap(), -15508);
+        assert_eq!(parse("7").unwrap(), 7);
+        assert_eq!(parse("-2147483648.0").unwrap(), i32::MIN);
+        for refused in ["1.5", "2147483648", "1e300", "\"1\""] {
+            assert!(parse(refused).is_err(), "{refused}");
+        }
     }
 }

@@ -8,10 +8,11 @@
 //! ```
 
 use crate::api_error::{ApiError, find_template};
+use crate::extract::{Json, Path};
 use crate::server::{self, ApiKind, AppState, StartupError};
 use crate::store::{Store, Template};
-use axum::extract::{Path, State};
-use axum::{Json, Router};
+use axum::Router;
+use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tasker_auth::openapi::ProtectedRoutes;
@@ -24,7 +25,9 @@ use utoipa_axum::routes;
 #[derive(Debug, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValidationRequest {
-    /// The context a task of this template would be submitted with.
+    /// The context a task of this template would be submitted with: a JSON object.
+    #[serde(deserialize_with = "crate::store::json_object")]
+    #[schema(value_type = Object)]
     context: Value,
 }
 

@@ -180,7 +180,10 @@ fn request_for(s: &Servers, api: Api, method: &str, path: &str) -> (String, Opti
         .next()
         .expect("the seeded store has a failed task");
     let task = if method == "DELETE" {
-        store.create_task(new_task(), "fixture").task_uuid
+        store
+            .create_task(new_task(), "fixture")
+            .expect("the store has room")
+            .task_uuid
     } else {
         failed.task_uuid
     };
@@ -705,10 +708,298 @@ async fn unknown_resources_are_json_404s_on_both_apis() {
         }
         let r = req.send().await.unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND, "{method} {path}");
-        let body: Value = r.json().await.unwrap();
+        let body = error_body(r, "not_found", &format!("{method} {path}")).await;
         assert_eq!(
             body["error"]["code"], "NOT_FOUND",
             "{method} {path}: {body}"
         );
     }
+}
+
+/// Checks that `r` carries the one error shape, `tasker_auth::ErrorBody`, with `reason`.
+async fn error_body(r: Response, reason: &str, what: &str) -> Value {
+    assert!(
+        header(&r, "content-type").starts_with("application/json"),
+        "{what}: {:?}",
+        r.headers()
+    );
+    let body: Value = r.json().await.unwrap();
+    let parsed: tasker_auth::ErrorBody = serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("{what}: {body} is not an ErrorBody: {e}"));
+    assert_eq!(parsed.error.reason, reason, "{what}: {body}");
+    assert!(!parsed.error.message.is_empty(), "{what}: {body}");
+    body
+}
+
+/// A token holding every permission.
+fn full_access() -> String {
+    let all: Vec<&str> = Permission::ALL.iter().map(|p| p.as_str()).collect();
+    token(&all)
+}
+
+async fn document(base: &str) -> Value {
+    client()
+        .get(format!("{base}/api-docs/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Sends `body` (with `content_type`, if any) and checks that the answer is the error `status`
+/// and `reason`, in the one JSON shape, and documented with that shape for the operation.
+#[allow(clippy::too_many_arguments)]
+async fn expect_documented_error(
+    doc: &Value,
+    base: &str,
+    method: &str,
+    template: &str,
+    url: &str,
+    body: Option<(Option<&str>, Vec<u8>)>,
+    status: StatusCode,
+    reason: &str,
+) {
+    let what = format!("{method} {url}");
+    let mut req = client()
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            format!("{base}{url}"),
+        )
+        .bearer_auth(full_access());
+    if let Some((content_type, bytes)) = body {
+        if let Some(content_type) = content_type {
+            req = req.header("content-type", content_type);
+        }
+        req = req.body(bytes);
+    }
+    let r = req.send().await.unwrap();
+    assert_eq!(r.status(), status, "{what}");
+    error_body(r, reason, &what).await;
+    let documented = &doc["paths"][template][method.to_lowercase()]["responses"][status.as_str()];
+    assert_eq!(
+        documented["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/ErrorBody",
+        "{what}: {status} is documented with the error body: {documented}"
+    );
+}
+
+#[tokio::test]
+async fn every_error_is_a_json_error_body_that_the_document_lists() {
+    let s = start(true, false).await;
+    let docs = [
+        (Api::Orchestration, document(&s.orchestration).await),
+        (Api::Worker, document(&s.worker).await),
+    ];
+    let json = Some("application/json");
+    for &(api, method, path, _) in ROUTES.iter().filter(|r| r.2 != "/config") {
+        let (base, doc) = match api {
+            Api::Orchestration => (&s.orchestration, &docs[0].1),
+            Api::Worker => (&s.worker, &docs[1].1),
+        };
+        let (url, body) = request_for(&s, api, method, path);
+        let url = url.trim_start_matches(base.as_str()).to_owned();
+        let valid = body.map(|b| serde_json::to_vec(&b).unwrap());
+        if path.contains("uuid}") {
+            let bad = path
+                .replace("{uuid}", "not-a-uuid")
+                .replace("{task_uuid}", "not-a-uuid")
+                .replace("{dlq_entry_uuid}", "not-a-uuid")
+                .replace("{step_uuid}", "not-a-uuid");
+            let body = valid.clone().map(|b| (json, b));
+            let (status, reason) = (StatusCode::BAD_REQUEST, "invalid_path");
+            expect_documented_error(doc, base, method, path, &bad, body, status, reason).await;
+        }
+        let Some(valid) = valid else { continue };
+        let cases = [
+            (None, valid, StatusCode::UNSUPPORTED_MEDIA_TYPE, "not_json"),
+            (
+                json,
+                b"{not json".to_vec(),
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+            ),
+            (
+                json,
+                b"{\"unexpected\": 1}".to_vec(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                json,
+                b"[]".to_vec(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+            ),
+            (
+                json,
+                vec![b' '; 1024 * 1024 + 1],
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "body_too_large",
+            ),
+        ];
+        for (content_type, bytes, status, reason) in cases {
+            let body = Some((content_type, bytes));
+            expect_documented_error(doc, base, method, path, &url, body, status, reason).await;
+        }
+    }
+
+    let orchestration = &docs[0].1;
+    for (template, url) in [
+        ("/v1/tasks", "/v1/tasks?status=nope"),
+        ("/v1/dlq", "/v1/dlq?resolution_status=nope"),
+    ] {
+        let (status, reason) = (StatusCode::BAD_REQUEST, "invalid_query");
+        expect_documented_error(
+            orchestration,
+            &s.orchestration,
+            "GET",
+            template,
+            url,
+            None,
+            status,
+            reason,
+        )
+        .await;
+    }
+
+    // A finished task cannot be cancelled: 409.
+    let done = s
+        .store
+        .list_tasks(Some(tasker_demo::store::TaskStatus::Complete), false)[0]
+        .task_uuid;
+    let url = format!("/v1/tasks/{done}");
+    let (status, reason) = (StatusCode::CONFLICT, "conflict");
+    expect_documented_error(
+        orchestration,
+        &s.orchestration,
+        "DELETE",
+        "/v1/tasks/{uuid}",
+        &url,
+        None,
+        status,
+        reason,
+    )
+    .await;
+
+    // The router's own errors: no route, a wrong method (its Allow header kept).
+    let r = client()
+        .get(format!("{}/v1/nope", s.worker))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    error_body(r, "no_route", "GET /v1/nope").await;
+    let r = client()
+        .put(format!("{}/v1/tasks", s.orchestration))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(header(&r, "allow").contains("POST"), "{:?}", r.headers());
+    error_body(r, "method_not_allowed", "PUT /v1/tasks").await;
+
+    // Every operation documents the timeout, and every error response the one body.
+    for (_, doc) in &docs {
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let responses = op["responses"].as_object().unwrap();
+                assert!(responses.contains_key("408"), "{method} {path}");
+                for (status, response) in responses {
+                    if status.as_str() >= "400" {
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/ErrorBody",
+                            "{method} {path} {status}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn task_contexts_are_json_objects() {
+    let s = start(true, false).await;
+    let docs = document(&s.orchestration).await;
+    let json = Some("application/json");
+    for context in [json!(null), json!(5), json!("s"), json!([1])] {
+        let body = json!({"name": "n", "namespace": "ns", "version": "1", "context": context});
+        let body = Some((json, serde_json::to_vec(&body).unwrap()));
+        let (status, reason) = (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+        expect_documented_error(
+            &docs,
+            &s.orchestration,
+            "POST",
+            "/v1/tasks",
+            "/v1/tasks",
+            body,
+            status,
+            reason,
+        )
+        .await;
+    }
+    let worker = document(&s.worker).await;
+    let validate = "/v1/templates/{namespace}/{name}/{version}/validate";
+    let body = Some((json, br#"{"context": [1]}"#.to_vec()));
+    let (status, reason) = (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body");
+    let url = "/v1/templates/ecommerce/order_fulfillment/1.0.0/validate";
+    expect_documented_error(
+        &worker, &s.worker, "POST", validate, url, body, status, reason,
+    )
+    .await;
+
+    // Without a context, the task's context is `{}`, which is what the document says it is.
+    let created: Value = client()
+        .post(format!("{}/v1/tasks", s.orchestration))
+        .bearer_auth(full_access())
+        .json(&json!({"name": "n", "namespace": "ns", "version": "1"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let uuid = created["task_uuid"].as_str().unwrap();
+    let context: Value = client()
+        .get(format!("{}/v1/tasks/{uuid}/context", s.orchestration))
+        .bearer_auth(full_access())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(context, json!({}));
+    let schema = &docs["paths"]["/v1/tasks/{uuid}/context"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(schema["type"], "object", "{schema}");
+}
+
+#[tokio::test]
+async fn a_full_store_refuses_writes_with_a_documented_507() {
+    let s = start(true, false).await;
+    let docs = document(&s.orchestration).await;
+    let big: NewTask = serde_json::from_value(json!({
+        "name": "n", "namespace": "ns", "version": "1",
+        "context": {"n": vec![1; 256 * 1024]}
+    }))
+    .unwrap();
+    while s.store.create_task(big.clone(), "filler").is_ok() {}
+    let body = serde_json::to_vec(&big).unwrap();
+    let body = Some((Some("application/json"), body));
+    let (status, reason) = (StatusCode::INSUFFICIENT_STORAGE, "store_full");
+    expect_documented_error(
+        &docs,
+        &s.orchestration,
+        "POST",
+        "/v1/tasks",
+        "/v1/tasks",
+        body,
+        status,
+        reason,
+    )
+    .await;
 }

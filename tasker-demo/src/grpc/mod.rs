@@ -224,6 +224,11 @@ fn not_found(what: impl std::fmt::Display) -> Status {
     Status::not_found(format!("{what} not found"))
 }
 
+/// A write the demo store refuses because it is full (REST answers 507).
+fn store_full(full: crate::store::StoreFull) -> Status {
+    Status::resource_exhausted(full.to_string())
+}
+
 /// A JSON value as a protobuf `Struct`: an object field by field, `null` as unset, and any
 /// other value (a JSON context need not be an object) wrapped as `{"value": ...}`.
 pub fn json_to_struct(value: Value) -> Option<prost_types::Struct> {

@@ -19,7 +19,7 @@ use tonic::{Request, Response, Status};
 
 use super::{
     caller, find_template, json_to_struct, not_found, parse_uuid, required, sees_context,
-    struct_to_json, template,
+    store_full, struct_to_json, template,
 };
 use crate::server::AppState;
 use crate::store::{
@@ -225,7 +225,11 @@ impl TaskService for Tasks {
             priority: r.priority,
             tags: r.tags,
         };
-        let mut created = self.0.store.create_task(new, ctx.subject());
+        let mut created = self
+            .0
+            .store
+            .create_task(new, ctx.subject())
+            .map_err(store_full)?;
         if !sees_context(&ctx) {
             created.context = None;
         }
@@ -379,8 +383,9 @@ impl StepService for Steps {
         self.0
             .store
             .resolve_step(task_uuid, step_uuid, resolution, ctx.subject())
+            .ok_or_else(|| not_found(format_args!("step {step_uuid} of task {task_uuid}")))?
             .map(|s| Response::new(step(s)))
-            .ok_or_else(|| not_found(format_args!("step {step_uuid} of task {task_uuid}")))
+            .map_err(store_full)
     }
 }
 
@@ -529,8 +534,9 @@ impl DlqService for Dlq {
         self.0
             .store
             .update_dlq(uuid, update, ctx.subject())
+            .ok_or_else(|| not_found(format_args!("DLQ entry {uuid}")))?
             .map(|e| Response::new(dlq_entry(e)))
-            .ok_or_else(|| not_found(format_args!("DLQ entry {uuid}")))
+            .map_err(store_full)
     }
 
     #[requires(dlq:stats)]
