@@ -358,19 +358,20 @@ struct Ids {
 }
 
 fn fresh_ids(store: &Store) -> Ids {
-    let task = store.create_task(
-        NewTask {
-            namespace: "ecommerce".into(),
-            name: "order_fulfillment".into(),
-            version: "1.0.0".into(),
-            context: json!({"order_id": "ORD-E2E", "customer_email": "e2e@example.com"}),
-            reason: "e2e".into(),
-            priority: 0,
-            tags: vec![],
-        },
-        "e2e-setup",
-    )
-    .expect("the store has room");
+    let task = store
+        .create_task(
+            NewTask {
+                namespace: "ecommerce".into(),
+                name: "order_fulfillment".into(),
+                version: "1.0.0".into(),
+                context: json!({"order_id": "ORD-E2E", "customer_email": "e2e@example.com"}),
+                reason: "e2e".into(),
+                priority: 0,
+                tags: vec![],
+            },
+            "e2e-setup",
+        )
+        .expect("the store has room");
     let step = store.steps(task.task_uuid).unwrap()[0].step_uuid;
     let dlq = store.dlq(None).remove(0);
     Ids {
