@@ -15,5 +15,5 @@ use tasker_demo::server::{self, ApiKind};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    server::main(ApiKind::Orchestration, orchestration::app).await
+    server::main(ApiKind::Orchestration, orchestration::app_with).await
 }

@@ -15,5 +15,5 @@ use tasker_demo::worker;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    server::main(ApiKind::Worker, worker::app).await
+    server::main(ApiKind::Worker, worker::app_with).await
 }

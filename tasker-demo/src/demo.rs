@@ -216,9 +216,10 @@ pub async fn start_with(args: &DemoArgs) -> Result<Demo, StartupError> {
     );
 
     let store = Store::seeded();
-    let (orchestration_app, _) = orchestration::app(&config, store.clone())?;
-    let (worker_app, _) = worker::app(&config, store.clone())?;
+    // One service for both servers and both protocols: one token cache, one set of keys.
     let security = SecurityService::from_config(&config.web.auth)?;
+    let (orchestration_app, _) = orchestration::app_with(&config, &security, store.clone())?;
+    let (worker_app, _) = worker::app_with(&config, &security, store.clone())?;
     let orchestration_grpc_app =
         crate::grpc::app(ApiKind::Orchestration, &config, store.clone()).await?;
     let worker_grpc_app = crate::grpc::app(ApiKind::Worker, &config, store.clone()).await?;

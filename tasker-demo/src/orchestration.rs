@@ -334,7 +334,25 @@ pub fn protected_routes(
     }
 }
 
-/// The whole orchestration application and its OpenAPI document.
+/// The whole orchestration application and its OpenAPI document, authenticating with a
+/// [`SecurityService`] of its own built from `config.web.auth`.
 pub fn app(config: &TaskerConfig, store: Store) -> Result<(Router, OpenApi), StartupError> {
-    server::build_app(ApiKind::Orchestration, config, protected_routes, store)
+    let security = SecurityService::from_config(&config.web.auth)?;
+    app_with(config, &security, store)
+}
+
+/// The whole orchestration application and its OpenAPI document, authenticating with `security`
+/// (which a server shares with its gRPC listener).
+pub fn app_with(
+    config: &TaskerConfig,
+    security: &SecurityService,
+    store: Store,
+) -> Result<(Router, OpenApi), StartupError> {
+    server::build_app(
+        ApiKind::Orchestration,
+        config,
+        security,
+        protected_routes,
+        store,
+    )
 }

@@ -177,13 +177,13 @@ fn configure_grpc_bind(config: &mut TaskerConfig, args: &ServerArgs, kind: ApiKi
 pub fn build_app(
     kind: ApiKind,
     config: &TaskerConfig,
+    security: &SecurityService,
     routes: fn(&TaskerConfig, &SecurityService) -> ProtectedRoutes<AppState>,
     store: Store,
 ) -> Result<(Router, OpenApi), StartupError> {
     // Install the recorder before the first request so that no metric is lost.
     prometheus();
-    let security = SecurityService::from_config(&config.web.auth)?;
-    let (protected, mut api) = routes(config, &security).build()?;
+    let (protected, mut api) = routes(config, security).build()?;
     let (public, public_api) = OpenApiRouter::<AppState>::new()
         .routes(routes!(health))
         .routes(routes!(health_ready))
@@ -445,8 +445,11 @@ fn connection_ended(result: Result<(), Box<dyn std::error::Error + Send + Sync>>
     }
 }
 
-/// Builds an application, with its OpenAPI document, from a configuration and a store.
-pub type AppBuilder = fn(&TaskerConfig, Store) -> Result<(Router, OpenApi), StartupError>;
+/// Builds an application, with its OpenAPI document, from a configuration, the
+/// [`SecurityService`] that authenticates its requests (shared with the gRPC server, so both
+/// protocols use one token cache and one JWKS key set) and a store.
+pub type AppBuilder =
+    fn(&TaskerConfig, &SecurityService, Store) -> Result<(Router, OpenApi), StartupError>;
 
 /// Runs a server: loads the configuration, builds the application over a seeded store, binds,
 /// prints `listening on http://IP:PORT` and serves until Ctrl-C or SIGTERM. With `[grpc]
@@ -455,9 +458,9 @@ pub type AppBuilder = fn(&TaskerConfig, Store) -> Result<(Router, OpenApi), Star
 pub async fn run(kind: ApiKind, args: &ServerArgs, app: AppBuilder) -> Result<(), StartupError> {
     let config = load_config(args, kind)?;
     let store = Store::seeded();
-    let (app, _) = app(&config, store.clone())?;
+    let security = SecurityService::from_config(&config.web.auth)?;
+    let (app, _) = app(&config, &security, store.clone())?;
     let grpc = if config.grpc.enabled {
-        let security = SecurityService::from_config(&config.web.auth)?;
         let grpc_app = crate::grpc::app(kind, &config, store).await?;
         Some((security, grpc_app))
     } else {
