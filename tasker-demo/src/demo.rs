@@ -467,12 +467,13 @@ pub async fn run(args: &DemoArgs) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    let signal = server::shutdown_signal();
     server::announce(demo.orchestration);
     server::announce(demo.worker);
     crate::grpc::announce(demo.orchestration_grpc);
     crate::grpc::announce(demo.worker_grpc);
     print!("{}", banner(&demo));
-    server::shutdown_signal().await;
+    signal.await;
     demo.stop().await;
     std::process::ExitCode::SUCCESS
 }

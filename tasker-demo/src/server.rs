@@ -477,6 +477,8 @@ pub async fn run(kind: ApiKind, args: &ServerArgs, app: AppBuilder) -> Result<()
         grpc_enabled = config.grpc.enabled,
         "starting"
     );
+    // Installed before the first line is printed: see `shutdown_signal`.
+    let signal = shutdown_signal();
     announce(bound.addr());
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -494,7 +496,7 @@ pub async fn run(kind: ApiKind, args: &ServerArgs, app: AppBuilder) -> Result<()
         _ => None,
     };
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         let _ = stop.send(true);
     });
     let rest = bound.serve(app, until_stopped(stopped)).await;
@@ -517,26 +519,42 @@ pub fn announce(addr: SocketAddr) {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The handlers are installed when this function is called, not when the future is first
+/// polled: call it before announcing the server, so that a signal sent as soon as the
+/// `listening on` line appears stops the server gracefully instead of killing the process.
+/// Must be called within a tokio runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut interrupt, mut terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
     };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+    async move {
+        #[cfg(unix)]
+        {
+            async fn received(signal: Option<&mut tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(signal) => {
+                        signal.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            }
+            tokio::select! {
+                () = received(interrupt.as_mut()) => {},
+                () = received(terminate.as_mut()) => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }
 
 /// Logs to stderr (`RUST_LOG` to filter; default `info`), coloured only when stderr is a
