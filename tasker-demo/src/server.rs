@@ -700,12 +700,21 @@ mod tests {
     #[test]
     fn the_prometheus_recorder_gets_its_upkeep_thread() {
         prometheus();
-        let threads = std::fs::read_dir("/proc/self/task").unwrap();
-        let names: Vec<String> = threads
-            .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-            .map(|name| name.trim().to_owned())
-            .collect();
-        assert!(names.iter().any(|n| n == "metrics-upkeep"), "{names:?}");
+        let names = || -> Vec<String> {
+            let threads = std::fs::read_dir("/proc/self/task").unwrap();
+            threads
+                .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+                .map(|name| name.trim().to_owned())
+                .collect()
+        };
+        // A new thread names itself once it runs: until then it carries its parent's name.
+        for _ in 0..200 {
+            if names().iter().any(|n| n == "metrics-upkeep") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        panic!("no metrics-upkeep thread: {:?}", names());
     }
 
     #[tokio::test]
