@@ -15,9 +15,12 @@
 //!   [`SecurityService`](crate::SecurityService) with a new, empty cache.
 //!
 //! Failures are never cached, nor are tokens whose `nbf` or `iat` lies ahead of the clock. The
-//! entries are keyed by the token's SHA-256, so an entry costs the same whatever the token's
-//! length, and their number is bounded by `jwt_cache_max_entries` (quick_cache's S3-FIFO
-//! eviction), whatever callers send.
+//! entries are keyed by the whole token and found by exact comparison, so no two tokens can
+//! share an entry. The map hashes the token with SipHash under a key drawn at random per
+//! process (std's `RandomState`), so callers cannot steer tokens into one bucket; that hash is
+//! most of what a hit costs (about 2 instructions per byte), where a SHA-256 of the token cost
+//! 11 times more. Their number is bounded by `jwt_cache_max_entries` (quick_cache's S3-FIFO eviction),
+//! whatever callers send.
 
 use std::fmt;
 use std::hash::RandomState;
@@ -31,11 +34,11 @@ use crate::context::SecurityContext;
 use crate::error::AuthError;
 use crate::jwt::{TimeClaims, Verified};
 
-/// The largest `jwt_cache_max_entries` accepted: about 200 MB of entries.
+/// The largest `jwt_cache_max_entries` accepted: about 1.3 GB of entries with 1 KB tokens.
 pub(crate) const MAX_ENTRIES_LIMIT: u64 = 1_000_000;
 
-/// The SHA-256 of a token: the cache key.
-pub(crate) type TokenDigest = [u8; 32];
+/// The cache key: the token itself.
+type TokenKey = Box<str>;
 
 /// The key a cached token was verified with.
 #[derive(Debug)]
@@ -66,9 +69,9 @@ impl CachedToken {
     }
 }
 
-/// Bounded, concurrent map from token digest to verified token, with hit/miss/eviction counts.
+/// Bounded, concurrent map from token to verified token, with hit/miss/eviction counts.
 pub(crate) struct TokenCache {
-    entries: Cache<TokenDigest, Arc<CachedToken>, UnitWeighter, RandomState, CountEvictions>,
+    entries: Cache<TokenKey, Arc<CachedToken>, UnitWeighter, RandomState, CountEvictions>,
     max_entries: u64,
     stats: Arc<Stats>,
 }
@@ -84,10 +87,10 @@ struct Stats {
 #[derive(Clone)]
 struct CountEvictions(Arc<Stats>);
 
-impl Lifecycle<TokenDigest, Arc<CachedToken>> for CountEvictions {
+impl Lifecycle<TokenKey, Arc<CachedToken>> for CountEvictions {
     type RequestState = ();
 
-    fn on_evict(&self, _state: &mut (), _key: TokenDigest, _value: Arc<CachedToken>) {
+    fn on_evict(&self, _state: &mut (), _key: TokenKey, _value: Arc<CachedToken>) {
         self.0.evictions.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("tasker_auth_token_cache_evictions_total").increment(1);
     }
@@ -118,19 +121,10 @@ impl TokenCache {
         })
     }
 
-    /// The cache key of `token`.
+    /// The entry for `token`, if any (neither counted nor checked: see [`CachedToken::decide`]).
     #[inline]
-    pub(crate) fn digest(token: &str) -> TokenDigest {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
-        let mut out = [0u8; 32];
-        out.copy_from_slice(digest.as_ref());
-        out
-    }
-
-    /// The entry for `digest`, if any (neither counted nor checked: see [`CachedToken::decide`]).
-    #[inline]
-    pub(crate) fn get(&self, digest: &TokenDigest) -> Option<Arc<CachedToken>> {
-        self.entries.get(digest)
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<CachedToken>> {
+        self.entries.get(token)
     }
 
     /// Counts a request answered from the cache.
@@ -149,8 +143,8 @@ impl TokenCache {
 
     /// Drops an entry whose key no longer holds.
     #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
-    pub(crate) fn remove(&self, digest: &TokenDigest) {
-        self.entries.remove(digest);
+    pub(crate) fn remove(&self, token: &str) {
+        self.entries.remove(token);
     }
 
     /// Keeps a token that just verified, unless it only becomes valid later (`nbf` or `iat`
@@ -158,7 +152,7 @@ impl TokenCache {
     /// keeps the entries to tokens already in force.
     pub(crate) fn insert(
         &self,
-        digest: TokenDigest,
+        token: &str,
         verified: &Verified,
         verified_by: VerifiedBy,
         now: i64,
@@ -171,7 +165,7 @@ impl TokenCache {
             times: verified.times,
             verified_by,
         };
-        self.entries.insert(digest, Arc::new(entry));
+        self.entries.insert(Box::from(token), Arc::new(entry));
     }
 
     /// Counts and size, for tests and diagnostics.
@@ -240,11 +234,7 @@ mod tests {
     #[test]
     fn token_not_yet_in_force_is_not_kept() {
         let cache = TokenCache::new(8).unwrap();
-        let (a, b, c) = (
-            TokenCache::digest("a"),
-            TokenCache::digest("b"),
-            TokenCache::digest("c"),
-        );
+        let (a, b, c) = ("a", "b", "c");
         cache.insert(
             a,
             &verified(200, Some(101), None),
@@ -263,9 +253,31 @@ mod tests {
             VerifiedBy::StaticKey,
             100,
         );
-        assert!(cache.get(&a).is_none());
-        assert!(cache.get(&b).is_none());
-        assert!(cache.get(&c).is_some());
+        assert!(cache.get(a).is_none());
+        assert!(cache.get(b).is_none());
+        assert!(cache.get(c).is_some());
+    }
+
+    #[test]
+    fn tokens_differing_in_one_byte_never_share_an_entry() {
+        let cache = TokenCache::new(8).unwrap();
+        cache.insert(
+            "header.payload.sig",
+            &verified(200, None, None),
+            VerifiedBy::StaticKey,
+            100,
+        );
+        assert!(cache.get("header.payload.sig").is_some());
+        for other in [
+            "header.payload.siG",
+            "header.payload.si",
+            "header.payload.sig.",
+            "",
+        ] {
+            assert!(cache.get(other).is_none(), "{other:?} found an entry");
+        }
+        cache.remove("header.payload.sig");
+        assert!(cache.get("header.payload.sig").is_none());
     }
 
     #[test]

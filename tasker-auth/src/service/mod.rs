@@ -211,12 +211,7 @@ impl SecurityService {
         let verified = jwt::verify_token(&parsed, key.decoding_key(), &jwt.rules)?;
         if let Some(cache) = &jwt.cache {
             let now = jwt.rules.clock.now();
-            cache.insert(
-                TokenCache::digest(token),
-                &verified,
-                VerifiedBy::Jwk(key),
-                now,
-            );
+            cache.insert(token, &verified, VerifiedBy::Jwk(key), now);
         }
         Ok(verified.context)
     }
@@ -322,15 +317,14 @@ impl JwtVerifier {
         let Some(cache) = &self.cache else {
             return verify().map(|v| v.context);
         };
-        let digest = TokenCache::digest(token);
-        if let Some(hit) = cache.get(&digest) {
+        if let Some(hit) = cache.get(token) {
             cache.record_hit();
             return hit.decide(self.rules.leeway, self.rules.clock.now());
         }
         cache.record_miss();
         let verified = verify()?;
         cache.insert(
-            digest,
+            token,
             &verified,
             VerifiedBy::StaticKey,
             self.rules.clock.now(),
@@ -348,8 +342,7 @@ impl JwtVerifier {
         token: &str,
     ) -> Option<Result<SecurityContext, AuthError>> {
         let cache = self.cache.as_ref()?;
-        let digest = TokenCache::digest(token);
-        let hit = cache.get(&digest)?;
+        let hit = cache.get(token)?;
         let VerifiedBy::Jwk(key) = &hit.verified_by else {
             return None;
         };
@@ -360,7 +353,7 @@ impl JwtVerifier {
             }
             // Rotated, removed or stale: the full path decides, as it would without the cache.
             _ => {
-                cache.remove(&digest);
+                cache.remove(token);
                 None
             }
         }
