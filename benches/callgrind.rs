@@ -4,7 +4,8 @@
 //!
 //! Run by hand: `target/release/deps/callgrind-<hash> <case> <requests>` under
 //! `valgrind --tool=callgrind --toggle-collect='*measure*'`; cases are listed by `--list`.
-//! Under `cargo bench` (no case given) it does nothing.
+//! Under `cargo bench` (no case given) it does nothing. The `_prometheus` cases install the demo
+//! servers' Prometheus recorder first, so that the metrics each request records are stored.
 #![allow(missing_docs)]
 
 mod common;
@@ -31,6 +32,8 @@ const CASES: &[&str] = &[
     "EdDSA_hit",
     "EdDSA_miss",
     "EdDSA_cache_off",
+    "api_key_1_prometheus",
+    "RS256_hit_prometheus",
 ];
 
 /// The only code callgrind counts: `requests` whole requests, cycling through `values`.
@@ -98,6 +101,14 @@ fn main() {
         _ => return,
     };
     let api_key = HeaderName::from_static("x-api-key");
+    let case = match case.strip_suffix("_prometheus") {
+        Some(case) => {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            metrics::set_global_recorder(recorder).expect("no recorder installed yet");
+            case
+        }
+        None => case,
+    };
     let (app, name, values) = match case {
         "no_auth" => (
             router(None),

@@ -37,6 +37,7 @@
 //! ```
 
 mod build;
+mod metric_keys;
 mod public_key;
 
 use std::fmt;
@@ -395,25 +396,21 @@ fn record(
     result: Result<SecurityContext, AuthError>,
 ) -> Result<SecurityContext, AuthError> {
     let elapsed = start.elapsed();
-    let protocol = protocol.as_str();
     match &result {
         Ok(ctx) => {
-            metrics::counter!("tasker_auth_requests_total", "method" => method, "result" => "success", "protocol" => protocol)
-                .increment(1);
+            metric_keys::requests(method, true, protocol).increment(1);
             tracing::debug!(subject = ctx.subject(), method, route, "authenticated");
         }
         Err(e) => {
             let reason = e.reason().as_str();
-            metrics::counter!("tasker_auth_requests_total", "method" => method, "result" => "failure", "protocol" => protocol)
-                .increment(1);
-            metrics::counter!("tasker_auth_failures_total", "reason" => reason, "protocol" => protocol)
+            metric_keys::requests(method, false, protocol).increment(1);
+            metrics::counter!("tasker_auth_failures_total", "reason" => reason, "protocol" => protocol.as_str())
                 .increment(1);
             tracing::info!(method, reason, detail = %e, route, "authentication failed");
         }
     }
     if method != "none" {
-        metrics::histogram!("tasker_auth_verification_seconds", "method" => method, "protocol" => protocol)
-            .record(elapsed.as_secs_f64());
+        metric_keys::verification_seconds(method, protocol).record(elapsed.as_secs_f64());
     }
     result
 }
