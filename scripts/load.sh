@@ -14,6 +14,7 @@
 #   CONNECTIONS [32]   wrk connections (table, and soak)  TOKENS [100000] distinct tokens
 #   WORK [target/load] keys, tokens, configs, logs        RUST_LOG [warn] the servers' log level
 #   PEERS_TARGET_DIR [peers/target]  cargo target directory of the peers project
+#   ROUNDS [1]         how many times the table's cases run, one round after the other
 #
 # The table cases: the orchestration example on GET /v1/analytics/performance with auth off
 # (the baseline), with auth on and one repeated RS256 token (verified-token cache on), with an
@@ -22,6 +23,11 @@
 # `from_fn` + `jsonwebtoken::decode` baseline and its bare route. Every request carries the
 # same kind of Authorization header, including the auth-off baseline, so the bytes on the wire
 # are the same. A case with any non-2xx answer or socket error fails the run.
+#
+# A 2-core virtual machine's speed drifts by tens of percent from one minute to the next, so a
+# ratio of two cases run a minute apart is noisy. With ROUNDS > 1 the whole sequence of cases
+# runs again and again, each server started afresh, and the table gives each case's median
+# req/s and each ratio's median over the rounds (ratios taken within a round), with its range.
 #
 # "Fresh tokens": each wrk thread walks its own slice of TOKENS pre-minted distinct tokens.
 # RSA-2048 signing costs about 1 ms of CPU a token, so they are minted once (on every core) and
@@ -40,6 +46,8 @@ threads=${THREADS:-2}
 connections=${CONNECTIONS:-32}
 work=${WORK:-$root/target/load}
 tokens_wanted=${TOKENS:-100000}
+rounds=${ROUNDS:-1}
+round=1
 export RUST_LOG=${RUST_LOG:-warn}
 route=/v1/analytics/performance
 permissions=system:analytics_read,tasks:read,tasks:list
@@ -163,7 +171,7 @@ mint_fresh() {
 
 # --- wrk -------------------------------------------------------------------------------------
 # run_wrk NAME URL [wrk args...]: runs wrk for the case, checks that every answer was a 2xx and
-# that no token repeated, and appends "name|req/s|avg|p50|p99" to $results.
+# that no token repeated, and appends "round|name|req/s|avg|p50|p99" to $results.
 results=$work/results.txt
 run_wrk() {
     local name=$1 url=$2
@@ -183,7 +191,7 @@ run_wrk() {
     p50=$(awk '$1 == "50%" {print $2}' "$out")
     p99=$(awk '$1 == "99%" {print $2}' "$out")
     requests=$(awk '/requests in/ {print $1}' "$out")
-    echo "$name|$rps|$avg|$p50|$p99" >>"$results"
+    echo "$round|$name|$rps|$avg|$p50|$p99" >>"$results"
     printf '  %-46s %10s req/s %s\n' "$name" "$rps" "$(sed -n 's/^token wraps: \(.*\)/(token wraps: \1)/p' "$out")" >&2
 }
 
@@ -214,8 +222,16 @@ table() {
     nocache=$(config auth-no-cache "$public_key_lines
 jwt_cache_max_entries = 0")
     : >"$results"
-    echo "cases (${duration} s each, $threads threads, $connections connections):" >&2
+    echo "cases (${duration} s each, $threads threads, $connections connections, $rounds round(s)):" >&2
+    for round in $(seq "$rounds"); do
+        [ "$rounds" -eq 1 ] || echo "round $round of $rounds" >&2
+        table_round
+    done
+    print_table
+}
 
+# table_round: every case once, in order (configurations and tokens come from table).
+table_round() {
     start "$work/server-off.log" "$server" --config "$off"
     warm "$url" -H "$bearer"
     run_wrk "orchestration, auth off (baseline)" "$url" -H "$bearer"
@@ -254,28 +270,46 @@ jwt_cache_max_entries = 0")
     warm "$url" -H "$bearer"
     run_wrk "bare axum route (peer binary)" "$url" -H "$bearer"
     stop "$pid"
-
-    print_table
 }
 
 print_table() {
     python3 - "$results" <<'EOF'
-import sys
+import statistics, sys
 rows = [line.rstrip("\n").split("|") for line in open(sys.argv[1]) if line.strip()]
-rps = {name: float(r) for name, r, *_ in rows}
-base = rps["orchestration, auth off (baseline)"]
-print("| case | req/s | × auth off | latency avg | p50 | p99 |")
-print("|---|---:|---:|---:|---:|---:|")
-for name, r, avg, p50, p99 in rows:
-    ratio = f"{float(r) / base:.2f}" if name.startswith("orchestration") else "—"
-    print(f"| {name} | {float(r):,.0f} | {ratio} | {avg} | {p50} | {p99} |")
-def ratio(a, b):
-    return rps[a] / rps[b]
+names, by_round = [], {}
+for rnd, name, r, avg, p50, p99 in rows:
+    if name not in names:
+        names.append(name)
+    by_round.setdefault(rnd, {})[name] = (float(r), avg, p50, p99)
+rounds = sorted(by_round, key=int)
+median = statistics.median
+base = "orchestration, auth off (baseline)"
+def ratios(a, b):
+    return [by_round[r][a][0] / by_round[r][b][0] for r in rounds]
+if len(rounds) == 1:
+    row = by_round[rounds[0]]
+    print("| case | req/s | × auth off | latency avg | p50 | p99 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name in names:
+        r, avg, p50, p99 = row[name]
+        ratio = f"{r / row[base][0]:.2f}" if name.startswith("orchestration") else "—"
+        print(f"| {name} | {r:,.0f} | {ratio} | {avg} | {p50} | {p99} |")
+else:
+    print(f"| case | median req/s ({len(rounds)} rounds) | min – max | median × auth off |")
+    print("|---|---:|---:|---:|")
+    for name in names:
+        rs = [by_round[r][name][0] for r in rounds]
+        ratio = f"{median(ratios(name, base)):.2f}" if name.startswith("orchestration") else "—"
+        print(f"| {name} | {median(rs):,.0f} | {min(rs):,.0f} – {max(rs):,.0f} | {ratio} |")
+def show(label, a, b, target=""):
+    rs = ratios(a, b)
+    spread = f" (rounds: {min(rs):.2f} – {max(rs):.2f})" if len(rs) > 1 else ""
+    print(f"{label}: {median(rs):.2f}{spread}{target}")
 print()
-print(f"one token, cache on / auth off: {ratio('orchestration, RS256 one token, cache on', 'orchestration, auth off (baseline)'):.2f} (target >= 0.8)")
-print(f"API key / auth off: {ratio('orchestration, API key', 'orchestration, auth off (baseline)'):.2f}")
-print(f"fresh tokens, cache on / jwt-authorizer fresh: {ratio('orchestration, RS256 fresh tokens, cache on', 'jwt-authorizer, RS256 fresh tokens'):.2f} (target >= 1.1)")
-print(f"fresh tokens, cache off / jwt-authorizer fresh: {ratio('orchestration, RS256 fresh tokens, cache off', 'jwt-authorizer, RS256 fresh tokens'):.2f}")
+show("one token, cache on / auth off", "orchestration, RS256 one token, cache on", base, " (target >= 0.8)")
+show("API key / auth off", "orchestration, API key", base)
+show("fresh tokens, cache on / jwt-authorizer fresh", "orchestration, RS256 fresh tokens, cache on", "jwt-authorizer, RS256 fresh tokens", " (target >= 1.1)")
+show("fresh tokens, cache off / jwt-authorizer fresh", "orchestration, RS256 fresh tokens, cache off", "jwt-authorizer, RS256 fresh tokens")
 EOF
 }
 
