@@ -230,7 +230,9 @@ jwt_cache_max_entries = 0")
     print_table
 }
 
-# table_round: every case once, in order (configurations and tokens come from table).
+# table_round: every case once, in order (configurations and tokens come from table). The cases
+# of each target ratio run back to back: auth off then one token; tasker-auth's fresh tokens then
+# jwt-authorizer's.
 table_round() {
     start "$work/server-off.log" "$server" --config "$off"
     warm "$url" -H "$bearer"
@@ -240,7 +242,6 @@ table_round() {
     start "$work/server-on.log" "$server" --config "$on"
     warm "$url" -H "$bearer"
     run_wrk "orchestration, RS256 one token, cache on" "$url" -H "$bearer"
-    run_wrk "orchestration, API key" "$url" -H "X-API-Key: $api_key_ok"
     local hits_before hits_after
     hits_before=$(cache_hits "$url")
     run_wrk "orchestration, RS256 fresh tokens, cache on" "$url" -s "$fresh_lua"
@@ -248,17 +249,18 @@ table_round() {
     echo "  (cache hits during the fresh-token case: $((hits_after - hits_before)) of $requests requests)" >&2
     [ $(( (hits_after - hits_before) * 100 )) -le "$requests" ] ||
         die "more than 1 % of the fresh-token requests were cache hits: set TOKENS higher than $tokens_wanted"
+    run_wrk "orchestration, API key" "$url" -H "X-API-Key: $api_key_ok"
+    stop "$pid"
+
+    start "$work/peer-jwt-authorizer.log" "$peer" --impl jwt-authorizer --public-key "$keys/jwt-public-key.pem"
+    warm "$url" -H "$bearer"
+    run_wrk "jwt-authorizer, RS256 fresh tokens" "$url" -s "$fresh_lua"
+    run_wrk "jwt-authorizer, RS256 one token" "$url" -H "$bearer"
     stop "$pid"
 
     start "$work/server-no-cache.log" "$server" --config "$nocache"
     warm "$url" -H "$bearer"
     run_wrk "orchestration, RS256 fresh tokens, cache off" "$url" -s "$fresh_lua"
-    stop "$pid"
-
-    start "$work/peer-jwt-authorizer.log" "$peer" --impl jwt-authorizer --public-key "$keys/jwt-public-key.pem"
-    warm "$url" -H "$bearer"
-    run_wrk "jwt-authorizer, RS256 one token" "$url" -H "$bearer"
-    run_wrk "jwt-authorizer, RS256 fresh tokens" "$url" -s "$fresh_lua"
     stop "$pid"
 
     start "$work/peer-from-fn.log" "$peer" --impl from-fn --public-key "$keys/jwt-public-key.pem"
