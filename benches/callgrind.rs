@@ -21,6 +21,7 @@ use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
 
 const CASES: &[&str] = &[
     "no_auth",
+    "auth_disabled",
     "api_key_1",
     "api_key_10000",
     "RS256_hit",
@@ -112,6 +113,11 @@ fn main() {
     let (app, name, values) = match case {
         "no_auth" => (
             router(None),
+            api_key,
+            vec![HeaderValue::from_static("none")],
+        ),
+        "auth_disabled" => (
+            router(Some(&SecurityService::disabled())),
             api_key,
             vec![HeaderValue::from_static("none")],
         ),
