@@ -28,6 +28,9 @@
 # ratio of two cases run a minute apart is noisy. With ROUNDS > 1 the whole sequence of cases
 # runs again and again, each server started afresh, and the table gives each case's median
 # req/s and each ratio's median over the rounds (ratios taken within a round), with its range.
+# wrk shares the 2 cores with the server, so each case also reports the CPU time the server
+# process spent per request (from /proc/PID/stat), a figure that does not depend on how the
+# cores were shared.
 #
 # "Fresh tokens": each wrk thread walks its own slice of TOKENS pre-minted distinct tokens.
 # RSA-2048 signing costs about 1 ms of CPU a token, so they are minted once (on every core) and
@@ -171,12 +174,15 @@ mint_fresh() {
 
 # --- wrk -------------------------------------------------------------------------------------
 # run_wrk NAME URL [wrk args...]: runs wrk for the case, checks that every answer was a 2xx and
-# that no token repeated, and appends "round|name|req/s|avg|p50|p99" to $results.
+# that no token repeated, and appends "round|name|req/s|avg|p50|p99|cpu" to $results, where cpu
+# is the CPU time (user + system) the server process spent per request during the case, in µs.
 results=$work/results.txt
 run_wrk() {
     local name=$1 url=$2
     shift 2
     local out=$work/wrk-$(tr -c 'a-zA-Z0-9' '-' <<<"$name").txt
+    local ticks_before
+    ticks_before=$(cpu_ticks "$pid")
     WRK_THREADS=$threads wrk --latency -t "$threads" -c "$connections" -d "${duration}s" "$@" \
         "$url$route" >"$out" 2>&1 || die "wrk failed for '$name': $(cat "$out")"
     if grep -q 'Non-2xx or 3xx responses' "$out"; then
@@ -185,14 +191,24 @@ run_wrk() {
     if grep -q 'Socket errors' "$out"; then
         die "'$name': $(grep 'Socket errors' "$out" | xargs) (wrk output: $out)"
     fi
-    local rps avg p50 p99
+    local ticks_after
+    ticks_after=$(cpu_ticks "$pid")
+    local rps avg p50 p99 cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
     avg=$(awk '$1 == "Latency" {print $2; exit}' "$out")
     p50=$(awk '$1 == "50%" {print $2}' "$out")
     p99=$(awk '$1 == "99%" {print $2}' "$out")
     requests=$(awk '/requests in/ {print $1}' "$out")
-    echo "$round|$name|$rps|$avg|$p50|$p99" >>"$results"
-    printf '  %-46s %10s req/s %s\n' "$name" "$rps" "$(sed -n 's/^token wraps: \(.*\)/(token wraps: \1)/p' "$out")" >&2
+    cpu=$(awk -v t=$((ticks_after - ticks_before)) -v hz="$clock_ticks" -v n="$requests" \
+        'BEGIN {printf "%.1f", t / hz * 1e6 / n}')
+    echo "$round|$name|$rps|$avg|$p50|$p99|$cpu" >>"$results"
+    printf '  %-46s %10s req/s %6s µs CPU/request %s\n' "$name" "$rps" "$cpu" "$(sed -n 's/^token wraps: \(.*\)/(token wraps: \1)/p' "$out")" >&2
+}
+
+# cpu_ticks PID: the user + system CPU time the process has used, in clock ticks.
+clock_ticks=$(getconf CLK_TCK)
+cpu_ticks() {
+    awk '{print $14 + $15}' "/proc/$1/stat"
 }
 
 # warm URL [wrk args...]: one second of load before a case, so that it is not measured cold.
@@ -279,35 +295,40 @@ print_table() {
 import statistics, sys
 rows = [line.rstrip("\n").split("|") for line in open(sys.argv[1]) if line.strip()]
 names, by_round = [], {}
-for rnd, name, r, avg, p50, p99 in rows:
+for rnd, name, r, avg, p50, p99, cpu in rows:
     if name not in names:
         names.append(name)
-    by_round.setdefault(rnd, {})[name] = (float(r), avg, p50, p99)
+    by_round.setdefault(rnd, {})[name] = (float(r), avg, p50, p99, float(cpu))
 rounds = sorted(by_round, key=int)
 median = statistics.median
 base = "orchestration, auth off (baseline)"
-def ratios(a, b):
-    return [by_round[r][a][0] / by_round[r][b][0] for r in rounds]
+def ratios(a, b, field=0):
+    return [by_round[r][a][field] / by_round[r][b][field] for r in rounds]
 if len(rounds) == 1:
     row = by_round[rounds[0]]
-    print("| case | req/s | × auth off | latency avg | p50 | p99 |")
+    print("| case | req/s | × auth off | latency avg | p50 | p99 | server CPU µs/request |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for name in names:
+        r, avg, p50, p99, cpu = row[name]
+        ratio = f"{r / row[base][0]:.2f}" if name.startswith("orchestration") else "—"
+        print(f"| {name} | {r:,.0f} | {ratio} | {avg} | {p50} | {p99} | {cpu:.1f} |")
+else:
+    print(f"| case | median req/s ({len(rounds)} rounds) | min – max | median × auth off | median server CPU µs/request | min – max |")
     print("|---|---:|---:|---:|---:|---:|")
     for name in names:
-        r, avg, p50, p99 = row[name]
-        ratio = f"{r / row[base][0]:.2f}" if name.startswith("orchestration") else "—"
-        print(f"| {name} | {r:,.0f} | {ratio} | {avg} | {p50} | {p99} |")
-else:
-    print(f"| case | median req/s ({len(rounds)} rounds) | min – max | median × auth off |")
-    print("|---|---:|---:|---:|")
-    for name in names:
         rs = [by_round[r][name][0] for r in rounds]
+        cpus = [by_round[r][name][4] for r in rounds]
         ratio = f"{median(ratios(name, base)):.2f}" if name.startswith("orchestration") else "—"
-        print(f"| {name} | {median(rs):,.0f} | {min(rs):,.0f} – {max(rs):,.0f} | {ratio} |")
+        print(f"| {name} | {median(rs):,.0f} | {min(rs):,.0f} – {max(rs):,.0f} | {ratio} "
+              f"| {median(cpus):.1f} | {min(cpus):.1f} – {max(cpus):.1f} |")
 def show(label, a, b, target=""):
     rs = ratios(a, b)
-    spread = f" (rounds: {min(rs):.2f} – {max(rs):.2f})" if len(rs) > 1 else ""
-    print(f"{label}: {median(rs):.2f}{spread}{target}")
+    # The same ratio in server CPU per request, inverted so that higher is better for `a`.
+    cs = ratios(b, a, 4)
+    spread = lambda xs: f" (rounds {min(xs):.2f} – {max(xs):.2f})" if len(xs) > 1 else ""
+    print(f"{label}: req/s {median(rs):.2f}{spread(rs)}; server CPU {median(cs):.2f}{spread(cs)}{target}")
 print()
+print("ratios (median over rounds; 'server CPU' is the inverse ratio of CPU µs per request):")
 show("one token, cache on / auth off", "orchestration, RS256 one token, cache on", base, " (target >= 0.8)")
 show("API key / auth off", "orchestration, API key", base)
 show("fresh tokens, cache on / jwt-authorizer fresh", "orchestration, RS256 fresh tokens, cache on", "jwt-authorizer, RS256 fresh tokens", " (target >= 1.1)")
