@@ -17,7 +17,7 @@ use common::*;
 use fixtures::*;
 use http::{HeaderName, HeaderValue, header};
 use serde_json::json;
-use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
+use tasker_auth::{AuthConfig, SecurityService};
 
 const CASES: &[&str] = &[
     "no_auth",
@@ -68,26 +68,8 @@ fn jwt_case(keys: &Keys, mode: &str) -> (Router, Vec<HeaderValue>) {
 }
 
 fn api_key_case(n: usize) -> (Router, Vec<HeaderValue>) {
-    let keys = (0..n)
-        .map(|i| ApiKeyConfig {
-            key: Some(format!("callgrind-api-key-0123456789-{i:05}")),
-            permissions: vec!["tasks:list".to_owned()],
-            description: format!("callgrind-{i}"),
-            ..Default::default()
-        })
-        .collect();
-    let security = SecurityService::from_config(&AuthConfig {
-        enabled: true,
-        api_keys_enabled: true,
-        api_keys: keys,
-        ..AuthConfig::default()
-    })
-    .unwrap();
-    let key = format!("callgrind-api-key-0123456789-{:05}", n - 1);
-    (
-        router(Some(&security)),
-        vec![HeaderValue::from_str(&key).unwrap()],
-    )
+    let (security, key) = api_key_service(n);
+    (router(Some(&security)), vec![key])
 }
 
 fn main() {

@@ -24,7 +24,7 @@ use axum::Router;
 use common::*;
 use fixtures::*;
 use http::{HeaderName, HeaderValue, header};
-use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
+use tasker_auth::{AuthConfig, SecurityService};
 
 struct Case {
     name: &'static str,
@@ -49,27 +49,12 @@ fn jwt_case(name: &'static str, keys: &Keys) -> Case {
 }
 
 fn api_key_case(name: &'static str, n: usize) -> Case {
-    let keys = (0..n)
-        .map(|i| ApiKeyConfig {
-            key: Some(format!("paired-bench-api-key-0123456789-{i:05}")),
-            permissions: vec!["tasks:list".to_owned()],
-            description: format!("paired-{i}"),
-            ..Default::default()
-        })
-        .collect();
-    let security = SecurityService::from_config(&AuthConfig {
-        enabled: true,
-        api_keys_enabled: true,
-        api_keys: keys,
-        ..AuthConfig::default()
-    })
-    .unwrap();
+    let (security, value) = api_key_service(n);
     Case {
         name,
         app: router(Some(&security)),
         header: HeaderName::from_static("x-api-key"),
-        value: HeaderValue::from_str(&format!("paired-bench-api-key-0123456789-{:05}", n - 1))
-            .unwrap(),
+        value,
     }
 }
 

@@ -18,7 +18,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use fixtures::*;
 use http::{HeaderValue, header};
 use serde_json::json;
-use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
+use tasker_auth::{AuthConfig, SecurityService};
 
 fn jwt_service(keys: &Keys, max_entries: u64) -> SecurityService {
     SecurityService::from_config(&AuthConfig {
@@ -65,31 +65,13 @@ fn jwt(c: &mut Criterion) {
     }
 }
 
-fn api_keys(n: usize) -> Vec<ApiKeyConfig> {
-    (0..n)
-        .map(|i| ApiKeyConfig {
-            key: Some(format!("bench-api-key-0123456789-{i:05}")),
-            permissions: vec!["tasks:list".to_owned()],
-            description: format!("bench-{i}"),
-            ..Default::default()
-        })
-        .collect()
-}
-
 fn api_key(c: &mut Criterion) {
     let header_name = header::HeaderName::from_static("x-api-key");
     let mut group = c.benchmark_group("token_cache/api_key");
     for n in [1, 10_000] {
-        let security = SecurityService::from_config(&AuthConfig {
-            enabled: true,
-            api_keys_enabled: true,
-            api_keys: api_keys(n),
-            ..AuthConfig::default()
-        })
-        .unwrap();
-        let app = router(Some(&security));
         // The last configured key: a scan would reach it last.
-        let key = HeaderValue::from_str(&format!("bench-api-key-0123456789-{:05}", n - 1)).unwrap();
+        let (security, key) = api_key_service(n);
+        let app = router(Some(&security));
         group.bench_function(format!("{n}_keys"), |b| {
             b.iter(|| oneshot(&app, request(&header_name, &key)))
         });

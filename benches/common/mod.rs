@@ -10,7 +10,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::get;
 use http::{HeaderName, HeaderValue, Request};
-use tasker_auth::SecurityService;
+use tasker_auth::{ApiKeyConfig, AuthConfig, SecurityService};
 use tower::ServiceExt;
 
 /// Polls a future that never waits (everything here is in memory) to completion, without the
@@ -49,4 +49,27 @@ pub(crate) fn oneshot(app: &Router, req: Request<Body>) {
     let response = run(app.clone().oneshot(req)).unwrap();
     assert!(response.status().is_success());
     black_box(response);
+}
+
+/// A service accepting `n` API keys (each with `tasks:list`), and the last
+/// of them as a header value: a scan of the keys would reach it last.
+#[allow(dead_code)] // not every bench measures API keys
+pub(crate) fn api_key_service(n: usize) -> (SecurityService, HeaderValue) {
+    let key = |i: usize| format!("bench-api-key-0123456789-{i:05}");
+    let keys = (0..n)
+        .map(|i| ApiKeyConfig {
+            key: Some(key(i)),
+            permissions: vec!["tasks:list".to_owned()],
+            description: format!("bench-{i}"),
+            ..Default::default()
+        })
+        .collect();
+    let security = SecurityService::from_config(&AuthConfig {
+        enabled: true,
+        api_keys_enabled: true,
+        api_keys: keys,
+        ..AuthConfig::default()
+    })
+    .unwrap();
+    (security, HeaderValue::from_str(&key(n - 1)).unwrap())
 }
