@@ -9,7 +9,10 @@
 //! verified-token cache (the steady state of a client reusing its token) and with an API key.
 //! No runtime: the futures never wait, and are polled to completion by `common::run`.
 //!
-//! Run: `cargo bench --bench grpc -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench --bench grpc -- --warm-up-time 1 --measurement-time 3` (criterion, each case
+//! in its own seconds), or `cargo bench --bench grpc -- paired` (every case timed back to back in
+//! each of 2000 rounds, each figure the median difference from the same protocol's call without
+//! auth: steady on a machine whose speed drifts; see `common/paired.rs`).
 #![allow(missing_docs)]
 
 mod common;
@@ -18,8 +21,9 @@ mod fixtures;
 
 use std::hint::black_box;
 
+use common::paired::{self, Column};
 use common::*;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use fixtures::*;
 use http::{HeaderName, HeaderValue, header};
 use http_body_util::BodyExt as _;
@@ -92,11 +96,21 @@ where
     black_box(trailers);
 }
 
-fn calls(c: &mut Criterion) {
+/// The services and credentials both modes measure.
+struct Setup {
+    bearer: HeaderValue,
+    api_key_header: HeaderName,
+    /// An API key holding `tasks:*` (REST) and one holding `templates:read` (gRPC).
+    rest_key: HeaderValue,
+    grpc_key: HeaderValue,
+    grpc_bare: Routes,
+    grpc_guarded: <GrpcAuthLayer as tower::Layer<Routes>>::Service,
+    rest_bare: axum::Router,
+    rest_guarded: axum::Router,
+}
+
+fn setup() -> Setup {
     let token = token(ec256(), &claims(&["templates:read", "tasks:list"]));
-    let bearer_value = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
-    let reader_key = HeaderValue::from_static(READER_KEY);
-    let api_key_header = HeaderName::from_static("x-api-key");
     // The fixtures' keys grant tasks:* at most: add one holding templates:read for the gRPC call.
     let security = {
         let mut config = config_for(ec256());
@@ -108,42 +122,94 @@ fn calls(c: &mut Criterion) {
         });
         tasker_auth::SecurityService::from_config(&config).unwrap()
     };
-    let grpc_key = HeaderValue::from_static("bench-templates-key-0123456789");
-
-    let bare = routes();
     let table = GrpcMethodTable::new().service::<Templates>();
-    let guarded = GrpcAuthLayer::new(security.clone(), table).layer(routes());
+    Setup {
+        bearer: HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        api_key_header: HeaderName::from_static("x-api-key"),
+        rest_key: HeaderValue::from_static(READER_KEY),
+        grpc_key: HeaderValue::from_static("bench-templates-key-0123456789"),
+        grpc_bare: routes(),
+        grpc_guarded: GrpcAuthLayer::new(security.clone(), table).layer(routes()),
+        rest_bare: router(None),
+        rest_guarded: router(Some(&security)),
+    }
+}
+
+fn calls(c: &mut Criterion) {
+    let s = setup();
+    let auth = header::AUTHORIZATION;
     let mut group = c.benchmark_group("grpc");
     group.bench_function("unary_no_auth", |b| {
-        b.iter(|| grpc_oneshot(&bare, grpc_request(None)))
+        b.iter(|| grpc_oneshot(&s.grpc_bare, grpc_request(None)))
     });
     group.bench_function("unary_jwt_cache_hit", |b| {
+        b.iter(|| grpc_oneshot(&s.grpc_guarded, grpc_request(Some((&auth, &s.bearer)))))
+    });
+    group.bench_function("unary_api_key", |b| {
         b.iter(|| {
             grpc_oneshot(
-                &guarded,
-                grpc_request(Some((&header::AUTHORIZATION, &bearer_value))),
+                &s.grpc_guarded,
+                grpc_request(Some((&s.api_key_header, &s.grpc_key))),
             )
         })
     });
-    group.bench_function("unary_api_key", |b| {
-        b.iter(|| grpc_oneshot(&guarded, grpc_request(Some((&api_key_header, &grpc_key)))))
-    });
     group.finish();
 
-    let bare = router(None);
-    let guarded = router(Some(&security));
     let mut group = c.benchmark_group("rest");
     group.bench_function("request_no_auth", |b| {
-        b.iter(|| oneshot(&bare, request(&header::AUTHORIZATION, &bearer_value)))
+        b.iter(|| oneshot(&s.rest_bare, request(&auth, &s.bearer)))
     });
     group.bench_function("request_jwt_cache_hit", |b| {
-        b.iter(|| oneshot(&guarded, request(&header::AUTHORIZATION, &bearer_value)))
+        b.iter(|| oneshot(&s.rest_guarded, request(&auth, &s.bearer)))
     });
     group.bench_function("request_api_key", |b| {
-        b.iter(|| oneshot(&guarded, request(&api_key_header, &reader_key)))
+        b.iter(|| oneshot(&s.rest_guarded, request(&s.api_key_header, &s.rest_key)))
     });
     group.finish();
 }
 
+/// The same six cases, timed in pairs.
+fn paired_calls() {
+    let (rounds, batch) = paired::rounds_and_batch();
+    let s = setup();
+    let auth = header::AUTHORIZATION;
+    let mut cases = vec![
+        paired::Case::new("gRPC, no auth layer", || {
+            grpc_oneshot(&s.grpc_bare, grpc_request(None))
+        }),
+        paired::Case::new("gRPC, JWT cache hit", || {
+            grpc_oneshot(&s.grpc_guarded, grpc_request(Some((&auth, &s.bearer))))
+        }),
+        paired::Case::new("gRPC, API key", || {
+            grpc_oneshot(
+                &s.grpc_guarded,
+                grpc_request(Some((&s.api_key_header, &s.grpc_key))),
+            )
+        }),
+        paired::Case::new("REST, no auth layer", || {
+            oneshot(&s.rest_bare, request(&auth, &s.bearer))
+        }),
+        paired::Case::new("REST, JWT cache hit", || {
+            oneshot(&s.rest_guarded, request(&auth, &s.bearer))
+        }),
+        paired::Case::new("REST, API key", || {
+            oneshot(&s.rest_guarded, request(&s.api_key_header, &s.rest_key))
+        }),
+    ];
+    let columns = [Column {
+        title: "over the same protocol without the auth layer",
+        against: vec![None, Some(0), Some(0), None, Some(3), Some(3)],
+    }];
+    paired::run(&mut cases, &columns, rounds, batch);
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "paired") {
+        paired_calls();
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}
+
 criterion_group!(benches, calls);
-criterion_main!(benches);

@@ -1,6 +1,9 @@
 //! What the request benches share: a trivial route with or without the auth layer, a request
 //! carrying one credential header, and a runtime-free way to drive `oneshot`.
 
+#[allow(dead_code)] // the benches that time in pairs use it
+pub(crate) mod paired;
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
