@@ -5,36 +5,21 @@
 //! The example binaries are built by `cargo test` (the README's test command builds every
 //! example); these tests find them next to the test binary.
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{example, stop};
+
 use std::io::{BufRead, BufReader, Lines};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use tasker_proto::v1::ListTasksRequest;
 use tasker_proto::v1::task_service_client::TaskServiceClient;
 use tonic::Code;
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test --workspace --all-features`, which builds the examples",
-        path.display()
-    );
-    path
-}
-
 fn write_config(name: &str, toml: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tasker-grpc-process-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, toml).unwrap();
-    path
+    process::write_config("grpc-process", name, toml)
 }
 
 const KEY: &str = "grpc-process-key-0123456789";
@@ -67,27 +52,6 @@ fn next_addr(lines: &mut Lines<BufReader<ChildStdout>>, prefix: &str) -> String 
     line.strip_prefix(prefix)
         .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
         .to_owned()
-}
-
-fn stop(child: &mut Child, name: &str) {
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -TERM {}", child.id()))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{name} did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(exit.success(), "{name} exits 0 after SIGTERM: {exit}");
 }
 
 async fn list_tasks(addr: &str, key: Option<&str>) -> Result<usize, tonic::Status> {

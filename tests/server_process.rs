@@ -4,34 +4,20 @@
 //! The example binaries are built by `cargo test` (the README's test command builds every
 //! example); these tests find them next to the test binary.
 
+#[path = "common/process.rs"]
+mod process;
+
+use process::{example, stop};
+
 use std::io::{BufRead, BufReader, Read as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use tasker_auth::keys::{KeyAlgorithm, KeyPair, TokenRequest};
 
-fn example(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target dir");
-    let path = dir.join("examples").join(name);
-    assert!(
-        path.exists(),
-        "{} is not built: run `cargo test --workspace --all-features`, which builds the examples",
-        path.display()
-    );
-    path
-}
-
 fn write_config(name: &str, toml: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tasker-server-process-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::write(&path, toml).unwrap();
-    path
+    process::write_config("server-process", name, toml)
 }
 
 fn get(addr: &str, path: &str) -> String {
@@ -91,32 +77,6 @@ fn servers_listen_serve_and_stop_on_sigterm() {
 
         stop(&mut child, name);
     }
-}
-
-/// Sends SIGTERM and waits for a graceful, successful exit.
-fn stop(child: &mut Child, name: &str) {
-    // The shell's builtin `kill`: no dependency on a procps binary.
-    let status = Command::new("sh")
-        .arg("-c")
-        .arg(format!("kill -TERM {}", child.id()))
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let started = Instant::now();
-    let exit = loop {
-        if let Some(exit) = child.try_wait().unwrap() {
-            break exit;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{name} did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert!(
-        exit.success(),
-        "{name} exits 0 after a graceful shutdown: {exit}"
-    );
 }
 
 /// The configuration files shipped in `examples/` work as the README uses them: run from a
