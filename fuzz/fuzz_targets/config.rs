@@ -1,7 +1,8 @@
 //! Configuration loading: arbitrary TOML text through `TaskerConfig::from_toml_str` (with a
 //! fixed environment, so `${VAR}` substitution is exercised), then, when it loads,
-//! `SecurityService::from_config`. Either may refuse; neither may panic, and a refusal must name
-//! its key without echoing a secret.
+//! `SecurityService::from_config`. Either may refuse; neither may panic. A refusal while reading
+//! the file quotes no value at all (its errors say what kind of value was found, never what it
+//! was), and one from the checks after it never quotes a secret.
 //!
 //! `cargo +nightly fuzz run config fuzz/corpus/config`
 
@@ -28,7 +29,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut config = match TaskerConfig::from_toml_str(text, &env) {
         Ok(config) => config,
-        Err(e) => return check_error(&e),
+        Err(e) => {
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains(SECRET), "a value in {text}");
+            return check_error(&e);
+        }
     };
     let auth = &mut config.web.auth;
     // A path would read the file system (a fuzzer finds /dev/zero), and a JWKS URL needs a
