@@ -20,7 +20,8 @@
 # (the baseline), with auth on and one repeated RS256 token (verified-token cache on), with an
 # API key, and with a token never sent before on every request, cache on and off
 # (`jwt_cache_max_entries = 0`); then peers/'s jwt-authorizer (one token, fresh tokens), its
-# `from_fn` + `jsonwebtoken::decode` baseline and its bare route. Every request carries the
+# `from_fn` + `jsonwebtoken::decode` baseline, tasker-auth's own layer in that same minimal server
+# (one token, fresh tokens) and its bare route. Every request carries the
 # same kind of Authorization header, including the auth-off baseline, so the bytes on the wire
 # are the same. A case with any non-2xx answer or socket error fails the run.
 #
@@ -274,6 +275,12 @@ table_round() {
     run_wrk "jwt-authorizer, RS256 one token" "$url" -H "$bearer"
     stop "$pid"
 
+    start "$work/peer-tasker-auth.log" "$peer" --impl tasker-auth --public-key "$keys/jwt-public-key.pem"
+    warm "$url" -H "$bearer"
+    run_wrk "tasker-auth in the peer server, RS256 fresh tokens" "$url" -s "$fresh_lua"
+    run_wrk "tasker-auth in the peer server, RS256 one token" "$url" -H "$bearer"
+    stop "$pid"
+
     start "$work/server-no-cache.log" "$server" --config "$nocache"
     warm "$url" -H "$bearer"
     run_wrk "orchestration, RS256 fresh tokens, cache off" "$url" -s "$fresh_lua"
@@ -332,6 +339,8 @@ print("ratios (median over rounds; 'server CPU' is the inverse ratio of CPU µs 
 show("one token, cache on / auth off", "orchestration, RS256 one token, cache on", base, " (target >= 0.8)")
 show("API key / auth off", "orchestration, API key", base)
 show("fresh tokens, cache on / jwt-authorizer fresh", "orchestration, RS256 fresh tokens, cache on", "jwt-authorizer, RS256 fresh tokens", " (target >= 1.1)")
+show("same minimal server: tasker-auth fresh / jwt-authorizer fresh", "tasker-auth in the peer server, RS256 fresh tokens", "jwt-authorizer, RS256 fresh tokens", " (target >= 1.1)")
+show("same minimal server: tasker-auth one token / bare route", "tasker-auth in the peer server, RS256 one token", "bare axum route (peer binary)")
 show("fresh tokens, cache off / jwt-authorizer fresh", "orchestration, RS256 fresh tokens, cache off", "jwt-authorizer, RS256 fresh tokens")
 EOF
 }

@@ -4,7 +4,10 @@
 //! - `bare`: the route with no authentication at all;
 //! - `from-fn`: a hand-written `axum::middleware::from_fn` calling `jsonwebtoken::decode`, the
 //!   baseline anyone can write in twenty lines;
-//! - `jwt-authorizer`: the jwt-authorizer crate's layer, on the axum 0.7 it is written for.
+//! - `jwt-authorizer`: the jwt-authorizer crate's layer, on the axum 0.7 it is written for;
+//! - `tasker-auth`: tasker-auth's own `AuthLayer` and `#[requires]` in this same minimal server,
+//!   so that it is compared with the peers on equal terms (the orchestration example server does
+//!   more per request than these: more routes, timeouts, body limits, metrics, JSON errors).
 //!
 //! Every variant serves one route, `GET /v1/analytics/performance`, answering the same small JSON
 //! body as the orchestration example's route of that name, and the authenticating ones verify an
@@ -99,6 +102,33 @@ pub fn bare() -> axum::Router {
         PATH,
         axum::routing::get(|| async { axum::Json(performance()) }),
     )
+}
+
+/// The route behind tasker-auth's `AuthLayer` (a static RS256 public key, `iss`, `aud`, `exp`
+/// with the same leeway, the verified-token cache at its default size), the permission checked
+/// by `#[requires]`.
+///
+/// # Errors
+/// tasker-auth refuses the configuration (the PEM is not a usable RSA public key).
+pub fn tasker_auth(public_key_pem: &str) -> Result<axum::Router, tasker_auth::ConfigError> {
+    let config = tasker_auth::AuthConfig {
+        enabled: true,
+        jwt_verification_method: tasker_auth::JwtVerificationMethod::PublicKey,
+        jwt_public_key: public_key_pem.to_owned(),
+        jwt_issuer: ISSUER.to_owned(),
+        jwt_audience: AUDIENCE.to_owned(),
+        jwt_allowed_algorithms: vec!["RS256".to_owned()],
+        leeway_seconds: LEEWAY_SECONDS,
+        ..tasker_auth::AuthConfig::default()
+    };
+    let security = tasker_auth::SecurityService::from_config(&config)?;
+    let route = axum::routing::get(guarded_performance).route_layer(security.layer());
+    Ok(axum::Router::new().route(PATH, route))
+}
+
+#[tasker_auth::requires(system:analytics_read)]
+async fn guarded_performance() -> axum::Json<Performance> {
+    axum::Json(performance())
 }
 
 /// What the `from_fn` middleware verifies with.

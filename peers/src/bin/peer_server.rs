@@ -1,7 +1,7 @@
 //! One peer variant behind a real listener, for `scripts/load.sh`:
 //!
 //! ```text
-//! peer-server --impl jwt-authorizer|from-fn|bare [--bind 127.0.0.1:0] [--public-key FILE]
+//! peer-server --impl jwt-authorizer|from-fn|tasker-auth|bare [--bind 127.0.0.1:0] [--public-key FILE]
 //! ```
 //!
 //! Prints `listening on http://IP:PORT` once ready, as the example servers do, and stops on
@@ -22,6 +22,8 @@ enum Impl {
     FromFn,
     /// No authentication.
     Bare,
+    /// tasker-auth's `AuthLayer` and `#[requires]`, in this same minimal server.
+    TaskerAuth,
 }
 
 #[derive(Debug, Parser)]
@@ -70,6 +72,13 @@ async fn serve(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         Impl::FromFn => {
             let app = tasker_auth_peers::from_fn(pem.as_bytes())?;
+            announce(addr);
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await?;
+        }
+        Impl::TaskerAuth => {
+            let app = tasker_auth_peers::tasker_auth(&pem)?;
             announce(addr);
             axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown())
