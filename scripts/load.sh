@@ -5,6 +5,8 @@
 #
 # Usage:
 #   scripts/load.sh [table]          every case below, one after the other, then the table
+#   scripts/load.sh pair [ROUNDS]    tasker-auth and jwt-authorizer in the same minimal server,
+#                                    fresh tokens, alternating 1-second cases (see pair below)
 #   scripts/load.sh soak [SECONDS]   the orchestration server under a mix of good and bad
 #                                    credentials for SECONDS (default 600): wrong decisions
 #                                    and RSS over time
@@ -345,6 +347,72 @@ show("fresh tokens, cache off / jwt-authorizer fresh", "orchestration, RS256 fre
 EOF
 }
 
+# --- pair ------------------------------------------------------------------------------------
+# pair [ROUNDS]: tasker-auth and jwt-authorizer, each in the peers' minimal server, both running,
+# on fresh tokens in 1-second wrk cases that alternate (tasker-auth, then jwt-authorizer) for
+# ROUNDS rounds. Each round starts further down the token file, past every token tasker-auth's
+# cache has seen, so no request can hit it; the run stops early rather than reuse a token.
+pair() {
+    local rounds=${1:-20}
+    local fresh=$work/fresh-tokens.txt
+    mint_fresh "$tokens_wanted" "$fresh" load
+    local total
+    total=$(wc -l <"$fresh")
+    export TOKENS_FILE=$fresh WRK_THREADS=$threads
+    local fresh_lua=$root/scripts/wrk/fresh_tokens.lua
+    start "$work/pair-tasker-auth.log" "$peer" --impl tasker-auth --public-key "$keys/jwt-public-key.pem"
+    local ours=$pid ours_url=$url
+    start "$work/pair-jwt-authorizer.log" "$peer" --impl jwt-authorizer --public-key "$keys/jwt-public-key.pem"
+    local theirs=$pid theirs_url=$url
+    # Warm both on tokens past the end of what the rounds use: none of them comes back.
+    OFFSET=$((total - 2000)) wrk -t 1 -c 4 -d 1s -s "$fresh_lua" "$ours_url$route" >/dev/null 2>&1 || true
+    OFFSET=$((total - 2000)) wrk -t 1 -c 4 -d 1s -s "$fresh_lua" "$theirs_url$route" >/dev/null 2>&1 || true
+    local log=$work/pair.txt offset=0 r
+    : >"$log"
+    echo "pair: $rounds rounds of 1 s each, $threads threads, $connections connections" >&2
+    for r in $(seq "$rounds"); do
+        local a b
+        a=$(pair_case "$ours" "$ours_url" "$offset")
+        b=$(pair_case "$theirs" "$theirs_url" "$offset")
+        echo "$r $a $b" >>"$log"
+        echo "  round $r: tasker-auth ${a% *} requests, jwt-authorizer ${b% *}" >&2
+        offset=$((offset + ${a% *} + 1000))
+        if [ $((offset + ${a% *} * 2)) -gt $((total - 2000)) ]; then
+            echo "  (stopping after $r rounds: the next would need more than the $total tokens; set TOKENS higher)" >&2
+            break
+        fi
+    done
+    stop "$ours"
+    stop "$theirs"
+    python3 - "$log" <<'EOF'
+import statistics, sys
+rows = [list(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
+req = [a / b for _, a, ta, b, tb in rows]
+cpu = [(tb / b) / (ta / a) for _, a, ta, b, tb in rows]
+def show(label, xs):
+    xs = sorted(xs)
+    print(f"{label}: median {statistics.median(xs):.2f}, interquartile {xs[len(xs) // 4]:.2f} – {xs[3 * len(xs) // 4]:.2f}, range {xs[0]:.2f} – {xs[-1]:.2f} ({len(xs)} rounds)")
+print(f"server CPU per request: tasker-auth {statistics.median([ta / a for _, a, ta, b, tb in rows]):.1f} µs, "
+      f"jwt-authorizer {statistics.median([tb / b for _, a, ta, b, tb in rows]):.1f} µs (medians)")
+show("fresh tokens, tasker-auth / jwt-authorizer, requests per round", req)
+show("fresh tokens, jwt-authorizer / tasker-auth, server CPU per request", cpu)
+EOF
+}
+
+# pair_case PID URL OFFSET: one 1-second fresh-token case; prints "requests cpu_µs".
+pair_case() {
+    local before after out
+    before=$(cpu_ticks "$1")
+    out=$(OFFSET=$3 wrk -t "$threads" -c "$connections" -d 1s -s "$root/scripts/wrk/fresh_tokens.lua" "$2$route" 2>&1) ||
+        die "wrk failed: $out"
+    grep -q 'Non-2xx or 3xx responses\|Socket errors' <<<"$out" && die "a refused request or socket error: $out"
+    grep -q '^token wraps: 0' <<<"$out" || die "a token came round again: $out"
+    after=$(cpu_ticks "$1")
+    local requests
+    requests=$(awk '/requests in/ {print $1}' <<<"$out")
+    echo "$requests $(awk -v t=$((after - before)) -v hz="$clock_ticks" 'BEGIN {printf "%.0f", t / hz * 1e6}')"
+}
+
 # --- soak ------------------------------------------------------------------------------------
 soak() {
     local seconds=${1:-600}
@@ -447,5 +515,6 @@ EOF
 case $mode in
 table) table ;;
 soak) soak "${2:-600}" ;;
-*) die "unknown mode '$mode' (table or soak [SECONDS])" ;;
+pair) pair "${2:-20}" ;;
+*) die "unknown mode '$mode' (table, pair [ROUNDS] or soak [SECONDS])" ;;
 esac

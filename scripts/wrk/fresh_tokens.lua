@@ -3,7 +3,8 @@
 -- TOKENS_FILE names a file of pre-minted tokens, one per line; thread k of n takes lines k, k+n,
 -- k+2n, ... so that no two threads send the same token. A thread that runs out starts its slice
 -- again and counts a wrap; done() prints "token wraps: N". (load.sh checks the cache-on case by
--- the server's hit counter.)
+-- the server's hit counter.) OFFSET (default 0) skips the file's first OFFSET lines, so that
+-- successive runs against one server can each start on tokens it has never seen.
 
 local threads = {}
 local next_id = 0
@@ -21,10 +22,11 @@ function init(args)
         error("TOKENS_FILE is not a readable file: " .. tostring(path))
     end
     local count = tonumber(os.getenv("WRK_THREADS"))
+    local offset = tonumber(os.getenv("OFFSET") or "0")
     tokens = {}
     local line_number = 0
     for line in file:lines() do
-        if line_number % count == id then
+        if line_number >= offset and (line_number - offset) % count == id then
             tokens[#tokens + 1] = "Bearer " .. line
         end
         line_number = line_number + 1
