@@ -560,8 +560,14 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
 /// Logs to stderr (`RUST_LOG` to filter; default `info`), coloured only when stderr is a
 /// terminal, so logs redirected to a file or a pipe carry no escape codes.
 pub fn init_tracing() {
+    init_tracing_with_default("info");
+}
+
+/// [`init_tracing`] with another filter when `RUST_LOG` is unset (the example clients use
+/// `warn`, so that their output is the answer).
+pub fn init_tracing_with_default(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
