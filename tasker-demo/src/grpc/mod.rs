@@ -310,6 +310,21 @@ fn template(t: Template) -> tasker_proto::v1::Template {
     }
 }
 
+/// `ListTemplates`, which both APIs serve (each under its own permission).
+fn list_templates(store: &Store) -> tasker_proto::v1::ListTemplatesResponse {
+    tasker_proto::v1::ListTemplatesResponse {
+        templates: store.templates().into_iter().map(template).collect(),
+    }
+}
+
+/// `GetTemplate`, which both APIs serve (each under its own permission).
+fn get_template(
+    store: &Store,
+    r: &tasker_proto::v1::GetTemplateRequest,
+) -> Result<tasker_proto::v1::Template, Status> {
+    find_template(store, &r.namespace, &r.name, &r.version).map(template)
+}
+
 fn find_template(
     store: &Store,
     namespace: &str,

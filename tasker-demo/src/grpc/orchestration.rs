@@ -18,8 +18,8 @@ use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
 use super::{
-    caller, find_template, json_to_struct, not_found, parse_uuid, required, sees_context,
-    store_full, struct_to_json, template,
+    caller, get_template, json_to_struct, list_templates, not_found, parse_uuid, required,
+    sees_context, store_full, struct_to_json,
 };
 use crate::server::AppState;
 use crate::store::{
@@ -397,9 +397,7 @@ impl TemplateService for Templates {
         &self,
         _request: Request<pb::ListTemplatesRequest>,
     ) -> Result<Response<pb::ListTemplatesResponse>, Status> {
-        Ok(Response::new(pb::ListTemplatesResponse {
-            templates: self.0.store.templates().into_iter().map(template).collect(),
-        }))
+        Ok(Response::new(list_templates(&self.0.store)))
     }
 
     #[requires(templates:read)]
@@ -407,9 +405,7 @@ impl TemplateService for Templates {
         &self,
         request: Request<pb::GetTemplateRequest>,
     ) -> Result<Response<pb::Template>, Status> {
-        let r = request.into_inner();
-        let t = find_template(&self.0.store, &r.namespace, &r.name, &r.version)?;
-        Ok(Response::new(template(t)))
+        get_template(&self.0.store, request.get_ref()).map(Response::new)
     }
 }
 

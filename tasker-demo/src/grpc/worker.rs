@@ -14,7 +14,7 @@ use tonic::server::NamedService;
 use tonic::service::Routes;
 use tonic::{Request, Response, Status};
 
-use super::{find_template, json_to_struct, struct_to_json, template};
+use super::{find_template, get_template, json_to_struct, list_templates, struct_to_json};
 use crate::server::AppState;
 
 /// `tasker.v1.WorkerTemplateService`.
@@ -61,9 +61,7 @@ impl WorkerTemplateService for WorkerTemplates {
         &self,
         _request: Request<pb::ListTemplatesRequest>,
     ) -> Result<Response<pb::ListTemplatesResponse>, Status> {
-        Ok(Response::new(pb::ListTemplatesResponse {
-            templates: self.0.store.templates().into_iter().map(template).collect(),
-        }))
+        Ok(Response::new(list_templates(&self.0.store)))
     }
 
     #[requires(worker:templates_read)]
@@ -71,9 +69,7 @@ impl WorkerTemplateService for WorkerTemplates {
         &self,
         request: Request<pb::GetTemplateRequest>,
     ) -> Result<Response<pb::Template>, Status> {
-        let r = request.into_inner();
-        let t = find_template(&self.0.store, &r.namespace, &r.name, &r.version)?;
-        Ok(Response::new(template(t)))
+        get_template(&self.0.store, request.get_ref()).map(Response::new)
     }
 
     /// Checks a task context against the template's required fields, as
