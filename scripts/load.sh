@@ -358,59 +358,50 @@ pair() {
     mint_fresh "$tokens_wanted" "$fresh" load
     local total
     total=$(wc -l <"$fresh")
-    export TOKENS_FILE=$fresh WRK_THREADS=$threads
+    export TOKENS_FILE=$fresh
     local fresh_lua=$root/scripts/wrk/fresh_tokens.lua
     start "$work/pair-tasker-auth.log" "$peer" --impl tasker-auth --public-key "$keys/jwt-public-key.pem"
     local ours=$pid ours_url=$url
     start "$work/pair-jwt-authorizer.log" "$peer" --impl jwt-authorizer --public-key "$keys/jwt-public-key.pem"
     local theirs=$pid theirs_url=$url
     # Warm both on tokens past the end of what the rounds use: none of them comes back.
-    OFFSET=$((total - 2000)) wrk -t 1 -c 4 -d 1s -s "$fresh_lua" "$ours_url$route" >/dev/null 2>&1 || true
-    OFFSET=$((total - 2000)) wrk -t 1 -c 4 -d 1s -s "$fresh_lua" "$theirs_url$route" >/dev/null 2>&1 || true
-    local log=$work/pair.txt offset=0 r
-    : >"$log"
+    OFFSET=$((total - 2000)) WRK_THREADS=1 wrk -t 1 -c 4 -d 1s -s "$fresh_lua" "$ours_url$route" >/dev/null 2>&1 || true
+    OFFSET=$((total - 2000)) WRK_THREADS=1 wrk -t 1 -c 4 -d 1s -s "$fresh_lua" "$theirs_url$route" >/dev/null 2>&1 || true
+    local duration=1 offset=0 used
+    local ours_name="tasker-auth in the peer server, RS256 fresh tokens"
+    local theirs_name="jwt-authorizer, RS256 fresh tokens"
+    : >"$results"
     echo "pair: $rounds rounds of 1 s each, $threads threads, $connections connections" >&2
-    for r in $(seq "$rounds"); do
-        local a b
-        a=$(pair_case "$ours" "$ours_url" "$offset")
-        b=$(pair_case "$theirs" "$theirs_url" "$offset")
-        echo "$r $a $b" >>"$log"
-        echo "  round $r: tasker-auth ${a% *} requests, jwt-authorizer ${b% *}" >&2
-        offset=$((offset + ${a% *} + 1000))
-        if [ $((offset + ${a% *} * 2)) -gt $((total - 2000)) ]; then
-            echo "  (stopping after $r rounds: the next would need more than the $total tokens; set TOKENS higher)" >&2
+    for round in $(seq "$rounds"); do
+        pid=$ours OFFSET=$offset run_wrk "$ours_name" "$ours_url" -s "$fresh_lua"
+        used=$requests
+        grep -q '^token wraps: 0' "$work/wrk-$(tr -c 'a-zA-Z0-9' '-' <<<"$ours_name").txt" ||
+            die "a token came round again in round $round"
+        pid=$theirs OFFSET=$offset run_wrk "$theirs_name" "$theirs_url" -s "$fresh_lua"
+        offset=$((offset + used + 1000))
+        if [ $((offset + used * 2)) -gt $((total - 2000)) ]; then
+            echo "  (stopping after $round rounds: the next would need more than the $total tokens; set TOKENS higher)" >&2
             break
         fi
     done
     stop "$ours"
     stop "$theirs"
-    python3 - "$log" <<'EOF'
+    python3 - "$results" "$ours_name" "$theirs_name" <<'EOF'
 import statistics, sys
-rows = [list(map(float, line.split())) for line in open(sys.argv[1]) if line.strip()]
-req = [a / b for _, a, ta, b, tb in rows]
-cpu = [(tb / b) / (ta / a) for _, a, ta, b, tb in rows]
+path, ours, theirs = sys.argv[1:]
+by_round = {}
+for line in open(path):
+    rnd, name, rps, *_, cpu = line.rstrip("\n").split("|")
+    by_round.setdefault(rnd, {})[name] = (float(rps), float(cpu))
+rows = [r for r in by_round.values() if ours in r and theirs in r]
 def show(label, xs):
     xs = sorted(xs)
     print(f"{label}: median {statistics.median(xs):.2f}, interquartile {xs[len(xs) // 4]:.2f} – {xs[3 * len(xs) // 4]:.2f}, range {xs[0]:.2f} – {xs[-1]:.2f} ({len(xs)} rounds)")
-print(f"server CPU per request: tasker-auth {statistics.median([ta / a for _, a, ta, b, tb in rows]):.1f} µs, "
-      f"jwt-authorizer {statistics.median([tb / b for _, a, ta, b, tb in rows]):.1f} µs (medians)")
-show("fresh tokens, tasker-auth / jwt-authorizer, requests per round", req)
-show("fresh tokens, jwt-authorizer / tasker-auth, server CPU per request", cpu)
+print(f"server CPU per request: tasker-auth {statistics.median(r[ours][1] for r in rows):.1f} µs, "
+      f"jwt-authorizer {statistics.median(r[theirs][1] for r in rows):.1f} µs (medians)")
+show("fresh tokens, tasker-auth / jwt-authorizer, requests per second", [r[ours][0] / r[theirs][0] for r in rows])
+show("fresh tokens, jwt-authorizer / tasker-auth, server CPU per request", [r[theirs][1] / r[ours][1] for r in rows])
 EOF
-}
-
-# pair_case PID URL OFFSET: one 1-second fresh-token case; prints "requests cpu_µs".
-pair_case() {
-    local before after out
-    before=$(cpu_ticks "$1")
-    out=$(OFFSET=$3 wrk -t "$threads" -c "$connections" -d 1s -s "$root/scripts/wrk/fresh_tokens.lua" "$2$route" 2>&1) ||
-        die "wrk failed: $out"
-    grep -q 'Non-2xx or 3xx responses\|Socket errors' <<<"$out" && die "a refused request or socket error: $out"
-    grep -q '^token wraps: 0' <<<"$out" || die "a token came round again: $out"
-    after=$(cpu_ticks "$1")
-    local requests
-    requests=$(awk '/requests in/ {print $1}' <<<"$out")
-    echo "$requests $(awk -v t=$((after - before)) -v hz="$clock_ticks" 'BEGIN {printf "%.0f", t / hz * 1e6}')"
 }
 
 # --- soak ------------------------------------------------------------------------------------
